@@ -1,0 +1,51 @@
+# mlops-platform: every target runs offline unless it says otherwise.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STACK  ?= dev
+
+.PHONY: help venv test demo preview up destroy lint bench policy docs clean
+
+help:
+	@echo "make demo | test | lint | bench | preview STACK=dev | up STACK=dev | destroy STACK=dev"
+
+# The venv is rebuilt from the lock file whenever the lock file or pyproject.toml is newer.
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	@echo "installing the locked dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/pip install --require-hashes -r requirements.lock > $(VENV)/install.log 2>&1 || { tail -20 $(VENV)/install.log; exit 1; }
+	@$(BIN)/pip install --no-deps -e . >> $(VENV)/install.log 2>&1 || { tail -20 $(VENV)/install.log; exit 1; }
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check infra mlops policies pipelines tests
+	$(BIN)/mypy
+
+demo: $(STAMP)
+	$(BIN)/mlops demo
+
+preview: $(STAMP)
+	$(BIN)/mlops preview --stack $(STACK)
+
+up: $(STAMP)
+	@$(BIN)/python -m mlops.pulumi_cli up $(STACK)
+
+destroy: $(STAMP)
+	@$(BIN)/python -m mlops.pulumi_cli destroy $(STACK)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+docs: $(STAMP)
+	$(BIN)/mlops policy docs
+
+clean:
+	rm -rf $(VENV) .cache .sandbox

@@ -1,0 +1,1 @@
+"""The Pulumi program of mlops-platform: what gets deployed per environment."""

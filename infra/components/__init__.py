@@ -1,0 +1,1 @@
+"""One ComponentResource per capability; type tokens are ``mlops:<area>:<Name>``."""

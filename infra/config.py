@@ -1,0 +1,302 @@
+"""Typed stack settings.
+
+Every setting the platform reads lives in ``stacks/Pulumi.<stack>.yaml`` under the ``mlops:``
+namespace (plus ``aws:region`` and ``aws:defaultTags``). The same model validates the values the
+Pulumi engine hands the program and the values the offline tools read from the file, so a bad
+setting fails the same way everywhere: one line naming the stack file and the key, before any
+resource is registered.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "mlops"
+STACKS_DIR = "stacks"
+
+ACCOUNT_ID = r"^\d{12}$"
+EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+HTTPS_URL = r"^https://[A-Za-z0-9.-]+(:\d+)?(/\S*)?$"
+BOUNDARY_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]+$"
+INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+STACK_NAME = r"^[a-z][a-z0-9-]*$"
+
+# The longest bucket purpose: names are "<prefix>-<stack>-<purpose>-<account>-<region>".
+LONGEST_BUCKET_PURPOSE = "pipeline-workspace"
+BUCKET_NAME_MAX = 63
+
+
+def stack_file(stack: str) -> str:
+    """Path (relative to the project root) of a stack's settings file."""
+    return f"{STACKS_DIR}/Pulumi.{stack}.yaml"
+
+
+class SettingsError(Exception):
+    """A stack setting is missing or invalid. ``str()`` is the one-line message for people."""
+
+    def __init__(self, source: str, key: str | None, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {problem}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class AlarmRecipients(_Model):
+    """Who hears about alarms and pipeline failures (SNS subscriptions)."""
+
+    emails: list[str] = Field(default_factory=list)
+    https_endpoints: list[str] = Field(default_factory=list)
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for i, email in enumerate(value):
+            if not re.match(EMAIL, email):
+                raise _ItemError(i, f"not an email address (got {email!r})")
+        return value
+
+    @field_validator("https_endpoints")
+    @classmethod
+    def _https(cls, value: list[str]) -> list[str]:
+        for i, url in enumerate(value):
+            if not re.match(HTTPS_URL, url):
+                raise _ItemError(i, f"not an https:// URL (got {url!r})")
+        return value
+
+
+class Promotion(_Model):
+    """Which environments may promote into this one, and the accounts on either side."""
+
+    allow_from: list[str] = Field(default_factory=list)
+    source_accounts: list[str] = Field(default_factory=list)
+    target_accounts: list[str] = Field(default_factory=list)
+    # A promoted package starts PendingManualApproval unless this is true (never in prod by
+    # default; see docs/settings.md).
+    auto_approve: bool = False
+
+    @field_validator("allow_from")
+    @classmethod
+    def _stacks(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if not re.match(STACK_NAME, name):
+                raise _ItemError(i, f"not a stack name (got {name!r})")
+        return value
+
+    @field_validator("source_accounts", "target_accounts")
+    @classmethod
+    def _accounts(cls, value: list[str]) -> list[str]:
+        for i, account in enumerate(value):
+            if not re.match(ACCOUNT_ID, str(account)):
+                raise _ItemError(i, f"not a 12-digit AWS account id (got {account!r})")
+        return value
+
+
+class PinnedModel(_Model):
+    """A model version promoted into this stack (written by `mlops models promote`)."""
+
+    version: int = Field(ge=1)
+    package_arn: str
+
+
+class _ItemError(ValueError):
+    """A list item is invalid; carries its index so the message can name `key[i]`."""
+
+    def __init__(self, index: int, problem: str) -> None:
+        super().__init__(problem)
+        self.index = index
+        self.problem = problem
+
+
+class Settings(_Model):
+    """Everything one stack configures. Field aliases are the camelCase keys under ``mlops:``."""
+
+    environment: Literal["dev", "staging", "prod"]
+    name_prefix: str = Field(default="mlops", pattern=r"^[a-z][a-z0-9-]{0,14}$")
+    account_mode: Literal["single", "per-stack"] = "single"
+    account_id: str | None = Field(default=None, pattern=ACCOUNT_ID)
+    retention_days: int = Field(default=90, ge=1, le=3653)
+    noncurrent_version_expiry_days: int = Field(default=30, ge=1, le=3653)
+    abort_multipart_days: int = Field(default=7, ge=1, le=365)
+    kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
+    allowed_instance_types: list[str] = Field(min_length=1)
+    max_runtime_seconds: int = Field(default=86400, ge=60, le=2419200)
+    alarm_recipients: AlarmRecipients = Field(default_factory=AlarmRecipients)
+    promotion: Promotion = Field(default_factory=Promotion)
+    permissions_boundary_arn: str | None = Field(default=None, pattern=BOUNDARY_ARN)
+    online_feature_store: bool = False
+    allow_direct_submit: bool = False
+    dashboard: bool = True
+    models: dict[str, PinnedModel] = Field(default_factory=dict)
+
+    # Not under mlops: but validated with the rest.
+    region: str = Field(pattern=REGION)
+    default_tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("allowed_instance_types")
+    @classmethod
+    def _instance_types(cls, value: list[str]) -> list[str]:
+        for i, itype in enumerate(value):
+            if not re.match(INSTANCE_TYPE, itype):
+                raise _ItemError(i, f"not a SageMaker instance type like ml.m5.xlarge (got {itype!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _tier_rules(self) -> Settings:
+        if self.environment == "prod" and self.kms_deletion_window_days != 30:
+            raise _KeyError(
+                "kmsDeletionWindowDays",
+                f"must be 30 in prod (got {self.kms_deletion_window_days})",
+            )
+        if self.account_mode == "single" and (
+            self.promotion.source_accounts or self.promotion.target_accounts
+        ):
+            raise _KeyError(
+                "promotion",
+                "sourceAccounts/targetAccounts need accountMode: per-stack "
+                "(single-account stacks promote inside one account)",
+            )
+        if self.environment == "prod" and self.allow_direct_submit:
+            raise _KeyError(
+                "allowDirectSubmit", "must be false in prod (deployments go through pulumi up)"
+            )
+        return self
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+
+class _KeyError(ValueError):
+    """A cross-field rule failed; names the key it blames."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(problem)
+        self.key = key
+        self.problem = problem
+
+
+_TOP_LEVEL = {"aws:region": "region", "aws:defaultTags": "defaultTags"}
+_FIELD_ALIASES = {f.alias or name: name for name, f in Settings.model_fields.items()}
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured config to the program as JSON strings; decode those."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    head, *rest = loc
+    alias = str(head)
+    key = next((k for k, v in _TOP_LEVEL.items() if v == alias), f"{NAMESPACE}:{alias}")
+    if alias == "defaultTags":
+        key = "aws:defaultTags.tags"
+    out = key
+    for part in rest:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _describe(error: Any) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    got = error.get("input")
+    shown = json.dumps(got) if isinstance(got, (int, float, bool, str, type(None))) else repr(got)
+    if kind == "missing":
+        return "required setting is missing"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+              "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"must be {op} {bound} (got {shown})"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} (got {shown})"
+    if kind == "string_pattern_mismatch":
+        return f"does not match {ctx.get('pattern')} (got {shown})"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number (got {shown})"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false (got {shown})"
+    if kind in ("list_type",):
+        return f"must be a list (got {shown})"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping (got {shown})"
+    if kind in ("string_type",):
+        return f"must be a string (got {shown})"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind == "value_error":
+        original = ctx.get("error")
+        return getattr(original, "problem", None) or str(original)
+    return str(error["msg"])
+
+
+def _unknown_key_message(key: str) -> str:
+    name = key.split(":", 1)[1]
+    close = difflib.get_close_matches(name, list(_FIELD_ALIASES), n=1)
+    hint = f"; did you mean {NAMESPACE}:{close[0]}?" if close else ""
+    return f"unknown setting{hint}"
+
+
+def parse_settings(config: Mapping[str, Any], source: str) -> Settings:
+    """Validate a stack's config map (``{"mlops:retentionDays": 30, "aws:region": ...}``).
+
+    ``source`` names the stack file in messages. Raises SettingsError on the first problem, in
+    the order the keys appear in the file.
+    """
+    raw: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in _TOP_LEVEL:
+            raw[_TOP_LEVEL[key]] = _decode(value)
+        elif key.startswith(f"{NAMESPACE}:"):
+            name = key.split(":", 1)[1]
+            if name not in _FIELD_ALIASES or name in ("region", "defaultTags"):
+                raise SettingsError(source, key, _unknown_key_message(key))
+            raw[name] = _decode(value)
+    tags = raw.get("defaultTags")
+    if isinstance(tags, Mapping):
+        # aws:defaultTags is `{tags: {...}}` in the provider's shape.
+        if set(tags) - {"tags"}:
+            raise SettingsError(source, "aws:defaultTags", "only the key `tags` is allowed")
+        raw["defaultTags"] = tags.get("tags") or {}
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise _first_error(exc, source, list(raw)) from None
+
+
+def _first_error(exc: ValidationError, source: str, order: list[str]) -> SettingsError:
+    def rank(err: Any) -> int:
+        head = str(err["loc"][0]) if err["loc"] else ""
+        return order.index(head) if head in order else len(order)
+
+    errors = sorted(exc.errors(), key=rank)
+    err = errors[0]
+    loc = tuple(err["loc"])
+    original = (err.get("ctx") or {}).get("error")
+    if isinstance(original, _KeyError):
+        return SettingsError(source, f"{NAMESPACE}:{original.key}", original.problem)
+    if isinstance(original, _ItemError):
+        loc = (*loc, original.index)
+    if not loc:
+        return SettingsError(source, None, _describe(err))
+    return SettingsError(source, _key_path(loc), _describe(err))

@@ -1,0 +1,101 @@
+"""One environment of the platform, composed top to bottom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.iam import Iam, IamArgs
+from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.registry import Registry, RegistryArgs
+from infra.components.storage import LOGS, Storage, StorageArgs
+from infra.config import Settings
+from infra.naming import Naming
+
+
+@dataclass(frozen=True)
+class PlatformInputs:
+    settings: Settings
+    naming: Naming
+    projects: list[str]
+
+
+class MlopsPlatform(pulumi.ComponentResource):
+    """Everything one environment gets: key, buckets, role, registry, monitoring."""
+
+    def __init__(
+        self, name: str, inputs: PlatformInputs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:platform:MlopsPlatform", name, None, opts)
+        s, naming = inputs.settings, inputs.naming
+        protect = s.is_prod
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.encryption = Encryption(
+            "encryption",
+            EncryptionArgs(
+                naming=naming,
+                deletion_window_days=s.kms_deletion_window_days,
+                platform_role_names=[naming.execution_role],
+                protect=protect,
+            ),
+            opts=child,
+        )
+        key_arn = self.encryption.key.arn
+
+        self.storage = Storage(
+            "storage",
+            StorageArgs(
+                naming=naming,
+                key_arn=key_arn,
+                noncurrent_version_expiry_days=s.noncurrent_version_expiry_days,
+                abort_multipart_days=s.abort_multipart_days,
+                log_retention_days=s.retention_days,
+                protect=protect,
+            ),
+            opts=child,
+        )
+        data_buckets = [naming.bucket_arn(p) for p in self.storage.buckets if p != LOGS]
+
+        self.iam = Iam(
+            "iam",
+            IamArgs(
+                naming=naming,
+                bucket_arns=data_buckets,
+                key_arn=key_arn,
+                permissions_boundary_arn=s.permissions_boundary_arn,
+            ),
+            opts=child,
+        )
+
+        readers = s.promotion.target_accounts if s.account_mode == "per-stack" else []
+        self.registry = Registry(
+            "registry",
+            RegistryArgs(naming=naming, projects=inputs.projects, reader_accounts=readers,
+                         protect=protect),
+            opts=child,
+        )
+
+        self.monitoring = Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                naming=naming,
+                key_arn=key_arn,
+                emails=s.alarm_recipients.emails,
+                https_endpoints=s.alarm_recipients.https_endpoints,
+                dashboard=s.dashboard,
+            ),
+            opts=child,
+        )
+        self.outputs = {
+            "buckets": {p: b.bucket for p, b in self.storage.buckets.items()},
+            "keyArn": key_arn,
+            "roleArn": self.iam.role.arn,
+            "topicArn": self.monitoring.topic.arn,
+            "modelPackageGroups": {
+                p: g.model_package_group_name for p, g in self.registry.groups.items()
+            },
+        }
+        self.register_outputs(self.outputs)

@@ -1,0 +1,55 @@
+"""The program Pulumi runs (``infra/__main__.py``) and the offline tools run under mocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from infra.config import BUCKET_NAME_MAX, LONGEST_BUCKET_PURPOSE, Settings, SettingsError
+from infra.config import parse_settings, stack_file
+from infra.naming import Naming
+from infra.platform import MlopsPlatform, PlatformInputs
+from infra.projects.discover import project_names
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_from_engine() -> Settings:
+    """Validate the stack's configuration as the engine passes it to the program."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    return parse_settings({**get_config_env(), **CONFIG.get()}, stack_file(pulumi.get_stack()))
+
+
+def naming_for(settings: Settings, stack: str) -> Naming:
+    """Names for the stack, with the account from settings or the caller's identity."""
+    account = settings.account_id
+    if account is None:
+        import pulumi_aws as aws
+
+        account = aws.get_caller_identity().account_id
+    naming = Naming(prefix=settings.name_prefix, stack=stack, account_id=account,
+                    region=settings.region)
+    longest = naming.bucket(LONGEST_BUCKET_PURPOSE)
+    if len(longest) > BUCKET_NAME_MAX:
+        raise SettingsError(
+            stack_file(stack), "mlops:namePrefix",
+            f"prefix and stack name make bucket names of {len(longest)} characters "
+            f"(S3 allows {BUCKET_NAME_MAX}): {longest}",
+        )
+    return naming
+
+
+def run(root: Path = ROOT) -> MlopsPlatform:
+    """Settings -> platform -> stack outputs. Raises SettingsError before any registration."""
+    stack = pulumi.get_stack()
+    settings = settings_from_engine()
+    naming = naming_for(settings, stack)
+    platform = MlopsPlatform(
+        naming.stem,
+        PlatformInputs(settings=settings, naming=naming, projects=project_names(root)),
+    )
+    for key, value in platform.outputs.items():
+        pulumi.export(key, value)
+    return platform

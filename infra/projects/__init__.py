@@ -1,0 +1,1 @@
+"""ML projects under pipelines/: discovery, manifests, rendering of SageMaker definitions."""

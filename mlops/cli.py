@@ -1,0 +1,65 @@
+"""The `mlops` command: a thin layer over library functions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infra.config import SettingsError
+from mlops.console import err, fail, out
+from mlops.errors import EXIT_USAGE, UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+app = typer.Typer(
+    name="mlops",
+    help="mlops-platform: offline previews, policy checks, sandbox and day-2 operations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+@app.callback()
+def _root() -> None:
+    """mlops-platform: offline previews, policy checks, sandbox and day-2 operations."""
+
+
+StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml.")]
+
+
+@app.command()
+def preview(
+    stack: StackOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Plan as JSON.")] = False,
+) -> None:
+    """Run the program offline (Pulumi mocks, no AWS, no CLI) and show what it would create."""
+    from mlops.offline.runtime import build_plan
+    from mlops.render import plan_tree, type_table
+
+    with err.status(f"running the program for stack {stack} offline"):
+        plan = build_plan(ROOT, stack)
+    if as_json:
+        sys.stdout.write(plan.to_json() + "\n")
+        return
+    out.print(plan_tree(plan))
+    out.print(type_table(plan))
+
+
+def main() -> None:
+    """Console-script entry: one-line errors and exit codes, never a traceback.
+
+    Argument errors are click's (usage line, message, exit 2); errors in the input a command
+    reads (stack files, manifests, plans) are one line and exit 2.
+    """
+    try:
+        app()
+    except (SettingsError, UsageError) as exc:
+        fail(str(exc))
+        sys.exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":
+    main()

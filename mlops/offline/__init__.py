@@ -1,0 +1,1 @@
+"""Run the Pulumi program without the Pulumi engine: recording mocks -> Plan."""
