@@ -48,6 +48,31 @@ def preview(
     out.print(type_table(plan))
 
 
+# Sub-command groups: name -> module exposing a `typer.Typer` called `app`. Each module keeps
+# its heavy imports (boto3, moto, the SageMaker SDK) inside the command functions.
+SUBCOMMANDS = {
+    "pipelines": "mlops.commands.pipelines",
+    "policy": "mlops.commands.policy",
+    "export": "mlops.commands.export",
+    "sandbox": "mlops.commands.sandbox",
+    "models": "mlops.commands.models",
+    "stacks": "mlops.commands.stacks",
+}
+
+
+def _add_subcommands() -> None:
+    import importlib
+    import importlib.util
+
+    for name, module in SUBCOMMANDS.items():
+        if importlib.util.find_spec(module) is None:  # TEMPORARY while groups are being written
+            continue
+        app.add_typer(importlib.import_module(module).app, name=name)
+
+
+_add_subcommands()
+
+
 def main() -> None:
     """Console-script entry: one-line errors and exit codes, never a traceback.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,18 +90,22 @@ def load_settings(root: Path, stack: str) -> tuple[Settings, dict[str, Any]]:
 _RUN_LOCK = threading.Lock()
 
 
-def build_plan(root: Path, stack: str) -> Plan:
+def build_plan(
+    root: Path, stack: str, cloud_factory: Callable[[Cloud], mocks.Mocks] | None = None
+) -> Plan:
     """Run the program for ``stack`` under mocks and return what it registered.
 
     Settings are validated first, so an invalid stack file raises SettingsError before the
-    runtime starts and before any resource is registered.
+    runtime starts and before any resource is registered. ``cloud_factory`` supplies the mocks
+    that answer registrations (default: deterministic fakes; the sandbox passes a moto-backed
+    one so registrations create real simulated resources).
     """
     from infra.program import run
 
     settings_model, config = load_settings(root, stack)
     cloud = Cloud(account_id=settings_model.account_id or DEFAULT_ACCOUNT, region=settings_model.region)
     with _RUN_LOCK:  # the Pulumi runtime is process-global
-        monitor = RecordingMonitor(FakeCloud(cloud))
+        monitor = RecordingMonitor((cloud_factory or FakeCloud)(cloud))
         settings.ROOT.set(None)
         set_all_config(_engine_config(config))
         mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
