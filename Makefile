@@ -30,16 +30,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 demo: $(STAMP)
-	$(BIN)/mlops demo
+	@for stack in dev staging prod; do $(BIN)/mlops preview --stack $$stack || exit $$?; done
 
 preview: $(STAMP)
 	$(BIN)/mlops preview --stack $(STACK)
 
 up: $(STAMP)
-	@$(BIN)/python -m mlops.pulumi_cli up $(STACK)
+	@$(BIN)/mlops up --stack $(STACK)
 
 destroy: $(STAMP)
-	@$(BIN)/python -m mlops.pulumi_cli destroy $(STACK)
+	@$(BIN)/mlops destroy --stack $(STACK)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

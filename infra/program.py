@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pulumi
 
-from infra.config import BUCKET_NAME_MAX, LONGEST_BUCKET_PURPOSE, Settings, SettingsError
-from infra.config import parse_settings, stack_file
+from infra.config import (
+    BUCKET_NAME_MAX,
+    LONGEST_BUCKET_PURPOSE,
+    Settings,
+    SettingsError,
+    parse_settings,
+    stack_file,
+)
 from infra.naming import Naming
 from infra.platform import MlopsPlatform, PlatformInputs
 from infra.projects.discover import project_names

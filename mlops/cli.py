@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,8 @@ from infra.config import SettingsError
 from mlops.console import err, fail, out
 from mlops.errors import EXIT_USAGE, UsageError
 
-ROOT = Path(__file__).resolve().parent.parent
+# The project root (Pulumi.yaml, stacks/, pipelines/); MLOPS_ROOT points elsewhere, e.g. in tests.
+ROOT = Path(os.environ.get("MLOPS_ROOT") or Path(__file__).resolve().parent.parent)
 
 app = typer.Typer(
     name="mlops",
@@ -48,6 +50,22 @@ def preview(
     out.print(type_table(plan))
 
 
+@app.command()
+def up(stack: StackOpt) -> None:
+    """Deploy a stack with the real Pulumi CLI and the policy pack (needs AWS credentials)."""
+    from mlops.deploy import run_pulumi
+
+    raise typer.Exit(run_pulumi(ROOT, "up", stack))
+
+
+@app.command()
+def destroy(stack: StackOpt) -> None:
+    """Destroy a non-prod stack with the real Pulumi CLI. Prod stacks are refused."""
+    from mlops.deploy import run_pulumi
+
+    raise typer.Exit(run_pulumi(ROOT, "destroy", stack))
+
+
 # Sub-command groups: name -> module exposing a `typer.Typer` called `app`. Each module keeps
 # its heavy imports (boto3, moto, the SageMaker SDK) inside the command functions.
 SUBCOMMANDS = {
@@ -70,6 +88,7 @@ def _add_subcommands() -> None:
         app.add_typer(importlib.import_module(module).app, name=name)
 
 
+app.command("demo")(__import__("mlops.commands.demo", fromlist=["demo"]).demo)
 _add_subcommands()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -140,7 +141,7 @@ class SecureBucket(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(policy),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
         )
-        rule: dict = {
+        rule: dict[str, Any] = {
             "id": "expire-noncurrent-and-abort-multipart",
             "status": "Enabled",
             "filter": {"prefix": ""},
@@ -154,7 +155,8 @@ class SecureBucket(pulumi.ComponentResource):
         if log_bucket is None:
             rule["expiration"] = {"days": args.log_retention_days}
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=self.bucket.id, rules=[rule], opts=on_bucket
+            f"{name}-lifecycle", bucket=self.bucket.id, rules=[rule],  # type: ignore[list-item]
+            opts=on_bucket,
         )
         if log_bucket is not None:
             aws.s3.BucketLogging(

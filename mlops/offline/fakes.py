@@ -51,7 +51,8 @@ def _kms_key(c: Cloud, name: str, inputs: dict) -> tuple[str, dict]:
 
 def _kms_alias(c: Cloud, name: str, inputs: dict) -> tuple[str, dict]:
     alias = inputs.get("name") or f"alias/{name}"
-    return alias, {"arn": c.arn("kms", alias), "targetKeyArn": c.arn("kms", f"key/{inputs.get('targetKeyId')}")}
+    target = c.arn("kms", f"key/{inputs.get('targetKeyId')}")
+    return alias, {"arn": c.arn("kms", alias), "targetKeyArn": target}
 
 
 def _role(c: Cloud, name: str, inputs: dict) -> tuple[str, dict]:
@@ -186,6 +187,7 @@ class FakeCloud(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         handler = HANDLERS.get(args.typ)
+        outputs: dict[str, Any]
         if handler is None:
             physical, outputs = f"{args.name}-id", {}
         else:

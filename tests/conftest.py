@@ -1,0 +1,31 @@
+"""Shared fixtures: offline Plans of the shipped stacks, built once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_STACKS = ("dev", "staging", "prod")
+
+# Nothing in the suite may reach AWS: fake credentials, no profile, no metadata service.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def plans():
+    """Plan per shipped stack, keyed by stack name."""
+    from mlops.offline.runtime import build_plan
+
+    return {stack: build_plan(ROOT, stack) for stack in SHIPPED_STACKS}
