@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
 from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.iam import Iam, IamArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.pipelines import Pipelines, PipelinesArgs
 from infra.components.registry import Registry, RegistryArgs
 from infra.components.storage import LOGS, Storage, StorageArgs
 from infra.config import Settings
 from infra.naming import Naming
+from infra.projects.stack import ProjectPipeline
 
 
 @dataclass(frozen=True)
 class PlatformInputs:
     settings: Settings
     naming: Naming
-    projects: list[str]
+    projects: list[ProjectPipeline] = field(default_factory=list)
 
 
 class MlopsPlatform(pulumi.ComponentResource):
-    """Everything one environment gets: key, buckets, role, registry, monitoring."""
+    """Everything one environment gets: key, buckets, role, registry, monitoring, and per ML
+    project its feature groups, pipeline, schedule and alarm."""
 
     def __init__(
         self, name: str, inputs: PlatformInputs, opts: pulumi.ResourceOptions | None = None
@@ -73,8 +77,9 @@ class MlopsPlatform(pulumi.ComponentResource):
         readers = s.promotion.target_accounts if s.account_mode == "per-stack" else []
         self.registry = Registry(
             "registry",
-            RegistryArgs(naming=naming, projects=inputs.projects, reader_accounts=readers,
-                         protect=protect),
+            RegistryArgs(naming=naming, reader_accounts=readers, protect=protect,
+                         projects=sorted({p.project.manifest.package_group
+                                          for p in inputs.projects})),
             opts=child,
         )
 
@@ -89,6 +94,35 @@ class MlopsPlatform(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.feature_store = FeatureStore(
+            "featurestore",
+            FeatureStoreArgs(
+                naming=naming,
+                projects=[p.project for p in inputs.projects],
+                key_arn=key_arn,
+                role_arn=self.iam.role.arn,
+                online_enabled=s.online_feature_store,
+                protect=protect,
+                depends_on=[self.iam, self.storage],
+            ),
+            opts=child,
+        )
+
+        self.pipelines = Pipelines(
+            "pipelines",
+            PipelinesArgs(
+                naming=naming,
+                pipelines=inputs.projects,
+                role_arn=self.iam.role.arn,
+                key_arn=key_arn,
+                topic_arn=self.monitoring.topic.arn,
+                workspace_bucket=self.storage.buckets["pipeline-workspace"].bucket,
+                dashboard=s.dashboard,
+                depends_on=[self.iam, self.registry, self.feature_store],
+            ),
+            opts=child,
+        )
+
         self.outputs = {
             "buckets": {p: b.bucket for p, b in self.storage.buckets.items()},
             "keyArn": key_arn,
@@ -97,5 +131,9 @@ class MlopsPlatform(pulumi.ComponentResource):
             "modelPackageGroups": {
                 p: g.model_package_group_name for p, g in self.registry.groups.items()
             },
+            "featureGroups": {
+                k: g.feature_group_name for k, g in self.feature_store.groups.items()
+            },
+            "pipelines": {p: pl.pipeline_name for p, pl in self.pipelines.pipelines.items()},
         }
         self.register_outputs(self.outputs)

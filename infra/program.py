@@ -16,7 +16,7 @@ from infra.config import (
 )
 from infra.naming import Naming
 from infra.platform import MlopsPlatform, PlatformInputs
-from infra.projects.discover import project_names
+from infra.projects.stack import project_pipelines
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,13 +48,17 @@ def naming_for(settings: Settings, stack: str) -> Naming:
 
 
 def run(root: Path = ROOT) -> MlopsPlatform:
-    """Settings -> platform -> stack outputs. Raises SettingsError before any registration."""
+    """Settings -> projects -> platform -> stack outputs.
+
+    Raises SettingsError (ProjectError is one) before any registration: settings first, then
+    every project under pipelines/ is loaded, rendered and checked against the platform rules.
+    """
     stack = pulumi.get_stack()
     settings = settings_from_engine()
     naming = naming_for(settings, stack)
+    projects = project_pipelines(root, settings, naming)
     platform = MlopsPlatform(
-        naming.stem,
-        PlatformInputs(settings=settings, naming=naming, projects=project_names(root)),
+        naming.stem, PlatformInputs(settings=settings, naming=naming, projects=projects)
     )
     for key, value in platform.outputs.items():
         pulumi.export(key, value)

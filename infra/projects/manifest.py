@@ -1,0 +1,374 @@
+"""The project manifest (``pipelines/<project>/project.yaml``): one pydantic model, the single
+source of truth for validation, the JSON Schema (``docs/project.schema.json``) and the platform.
+
+Per-stack values (instance type, max runtime, approval thresholds) are maps keyed by stack name,
+falling back to the stack's environment tier (``dev`` / ``staging`` / ``prod``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from infra.projects.errors import ProjectError
+
+PROJECT_FILE = "project.yaml"
+EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+PROJECT_NAME = r"^[a-z][a-z0-9-]{0,31}$"
+GROUP_NAME = r"^[a-z][a-z0-9-]{0,31}$"
+FEATURE_NAME = r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$"
+PARAMETER_NAME = r"^[A-Za-z][A-Za-z0-9]{0,63}$"
+INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+STACK_KEY = r"^[a-z][a-z0-9-]*$"
+MODULE_FILE = r"^[A-Za-z_][A-Za-z0-9_]*\.py$"
+# EventBridge Scheduler expressions: rate(5 minutes), cron(0 3 * * ? *), at(2026-01-01T00:00:00).
+SCHEDULE = (
+    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)"
+    r"|cron\(\S+ \S+ \S+ \S+ \S+ \S+\)"
+    r"|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$"
+)
+TIERS = ("dev", "staging", "prod")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+def per_stack(values: dict[str, Any], stack: str, tier: str) -> Any:
+    """The value for ``stack``: its own key first, then its environment tier, else None."""
+    if stack in values:
+        return values[stack]
+    return values.get(tier)
+
+
+def _check_stack_keys(value: dict[str, Any]) -> dict[str, Any]:
+    for key in value:
+        if not re.match(STACK_KEY, key):
+            raise ValueError(f"keys are stack names or tiers (dev, staging, prod); got {key!r}")
+    return value
+
+
+class Feature(_Model):
+    """One feature: a name and its SageMaker Feature Store type."""
+
+    name: str = Field(pattern=FEATURE_NAME)
+    type: Literal["Integral", "Fractional", "String"]
+
+
+class TtlDuration(_Model):
+    """How long an online-store record lives."""
+
+    value: int = Field(ge=1, le=10000)
+    unit: Literal["Seconds", "Minutes", "Hours", "Days", "Weeks"] = "Days"
+
+
+class FeatureGroupSpec(_Model):
+    """A feature group: physical name ``<prefix>-<stack>-<project>-<name>``."""
+
+    name: str = Field(pattern=GROUP_NAME)
+    description: str = ""
+    record_identifier: str
+    event_time: str
+    features: list[Feature] = Field(min_length=2)
+    online: bool = False
+    ttl: TtlDuration | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FeatureGroupSpec:
+        seen: set[str] = set()
+        for i, feature in enumerate(self.features):
+            if feature.name.lower() in seen:
+                raise _PathError(("features", i, "name"), f"duplicate feature {feature.name!r}")
+            seen.add(feature.name.lower())
+        types = {f.name: f.type for f in self.features}
+        if self.record_identifier not in types:
+            raise _PathError(("recordIdentifier",),
+                             f"{self.record_identifier!r} is not one of the features")
+        if types[self.record_identifier] == "Fractional":
+            raise _PathError(("recordIdentifier",), "must be an Integral or String feature")
+        if self.event_time not in types:
+            raise _PathError(("eventTime",), f"{self.event_time!r} is not one of the features")
+        if types[self.event_time] == "Integral":
+            raise _PathError(("eventTime",),
+                             "must be a Fractional (epoch seconds) or String (ISO-8601) feature")
+        if self.ttl is not None and not self.online:
+            raise _PathError(("ttl",), "a TTL applies to the online store; set online: true")
+        return self
+
+    def schema_lock(self) -> dict[str, Any]:
+        """What a deployed group cannot change without being replaced."""
+        return {
+            "recordIdentifier": self.record_identifier,
+            "eventTime": self.event_time,
+            "features": {f.name: f.type for f in self.features},
+        }
+
+
+class PipelineSpec(_Model):
+    """The SageMaker pipeline: module with ``build(ctx)``, schedule, parameters, per-stack sizes."""
+
+    module: str = Field(default="pipeline.py", pattern=MODULE_FILE)
+    description: str = ""
+    schedule: str | None = Field(default=None, pattern=SCHEDULE)
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    instance_type: dict[str, str] = Field(default_factory=dict)
+    max_runtime_seconds: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not re.match(PARAMETER_NAME, name):
+                raise ValueError(f"parameter names are alphanumeric, like TrainRatio (got {name!r})")
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_types(cls, value: dict[str, str]) -> dict[str, str]:
+        _check_stack_keys(value)
+        for key, itype in value.items():
+            if not re.match(INSTANCE_TYPE, str(itype)):
+                raise _PathError((key,), f"not a SageMaker instance type like ml.m5.xlarge "
+                                         f"(got {itype!r})")
+        return value
+
+    @field_validator("max_runtime_seconds")
+    @classmethod
+    def _runtimes(cls, value: dict[str, int]) -> dict[str, int]:
+        _check_stack_keys(value)
+        for key, seconds in value.items():
+            if not 60 <= seconds <= 2419200:
+                raise _PathError((key,), f"must be between 60 and 2419200 seconds (got {seconds})")
+        return value
+
+
+class Approval(_Model):
+    """Approval gate: ``metric >= threshold`` of the stack (or its tier)."""
+
+    metric: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    thresholds: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, value: dict[str, float]) -> dict[str, float]:
+        return _check_stack_keys(value)
+
+
+class ModelSpec(_Model):
+    """Model registry settings (read by model promotion too; keep this shape)."""
+
+    package_group: str | None = Field(default=None, pattern=PROJECT_NAME)
+    approval: Approval
+
+    def threshold_for(self, stack: str, tier: str) -> float | None:
+        """The approval threshold of ``stack``, falling back to its tier; None when unset."""
+        value = per_stack(self.approval.thresholds, stack, tier)
+        return None if value is None else float(value)
+
+
+class AlarmSpec(_Model):
+    """The CloudWatch alarm on failed pipeline executions."""
+
+    enabled: bool = True
+    threshold: int = Field(default=1, ge=1)
+    period_seconds: int = Field(default=3600, ge=60, le=86400)
+    evaluation_periods: int = Field(default=1, ge=1, le=24)
+
+    @field_validator("period_seconds")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value % 60:
+            raise ValueError(f"must be a multiple of 60 (got {value})")
+        return value
+
+
+class ProjectManifest(_Model):
+    """``pipelines/<project>/project.yaml``."""
+
+    name: str = Field(pattern=PROJECT_NAME)
+    owner: str = Field(pattern=EMAIL)
+    description: str = ""
+    feature_groups: list[FeatureGroupSpec] = Field(default_factory=list)
+    pipeline: PipelineSpec = Field(default_factory=PipelineSpec)
+    model: ModelSpec
+    alarms: AlarmSpec = Field(default_factory=AlarmSpec)
+
+    @model_validator(mode="after")
+    def _unique_groups(self) -> ProjectManifest:
+        seen: set[str] = set()
+        for i, group in enumerate(self.feature_groups):
+            if group.name in seen:
+                raise _PathError(("featureGroups", i, "name"),
+                                 f"duplicate feature group {group.name!r}")
+            seen.add(group.name)
+        return self
+
+    @property
+    def package_group(self) -> str:
+        """The logical package group name (physical: ``Naming.package_group(<this>)``)."""
+        return self.model.package_group or self.name
+
+    def instance_type_for(self, stack: str, tier: str) -> str | None:
+        return per_stack(self.pipeline.instance_type, stack, tier)
+
+    def max_runtime_for(self, stack: str, tier: str) -> int | None:
+        return per_stack(self.pipeline.max_runtime_seconds, stack, tier)
+
+
+class _PathError(ValueError):
+    """A validator blames a key below the one being validated."""
+
+    def __init__(self, path: tuple[str | int, ...], problem: str) -> None:
+        super().__init__(problem)
+        self.path = path
+        self.problem = problem
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of project.yaml (by alias), for editors."""
+    doc = ProjectManifest.model_json_schema(by_alias=True)
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "mlops-platform project.yaml"
+    return doc
+
+
+def schema_json() -> str:
+    return json.dumps(schema(), indent=2, sort_keys=True) + "\n"
+
+
+# --- loading with line numbers -----------------------------------------------------------------
+
+
+def _line_of(data: Any, path: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest key of ``path`` found in the round-trip YAML tree."""
+    line: int | None = None
+    node = data
+    for part in path:
+        if isinstance(node, CommentedMap) and part in node:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    if line is None and isinstance(data, CommentedMap):
+        line = data.lc.line + 1
+    return line
+
+
+def _key_path(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(err: Any) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    shown = json.dumps(got) if isinstance(got, (int, float, bool, str, type(None))) else repr(got)
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} (got {shown})"
+    if kind == "string_pattern_mismatch":
+        return f"does not match {ctx.get('pattern')} (got {shown})"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        op = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">",
+              "less_than": "<"}[kind]
+        return f"must be {op} {next(iter(ctx.values()))} (got {shown})"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping (got {shown})"
+    if kind == "list_type":
+        return f"must be a list (got {shown})"
+    if kind == "string_type":
+        return f"must be a string (got {shown})"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number (got {shown})"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number (got {shown})"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false (got {shown})"
+    if kind == "value_error":
+        original = ctx.get("error")
+        return getattr(original, "problem", None) or str(original)
+    return str(err["msg"])
+
+
+def _alias_path(loc: tuple[int | str, ...]) -> tuple[str | int, ...]:
+    """pydantic locations use aliases already (by_alias input); drop union/tag segments."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool")):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def parse_manifest(text: str, source: str) -> tuple[ProjectManifest, Any]:
+    """Parse and validate project.yaml text; raises ProjectError naming file, key and line."""
+    try:
+        data = YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ProjectError(source, None, mark.line + 1 if mark else None,
+                           f"invalid YAML: {exc.problem}") from None
+    except YAMLError as exc:
+        raise ProjectError(source, None, None, f"invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProjectError(source, None, 1, "must be a mapping with name, owner and model")
+    plain = json.loads(json.dumps(data, default=str))
+    try:
+        manifest = ProjectManifest.model_validate(plain)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # Report the error that appears first in the file.
+        scored = []
+        for err in errors:
+            path = _alias_path(tuple(err["loc"]))
+            original = (err.get("ctx") or {}).get("error")
+            if isinstance(original, _PathError):
+                path = (*path, *original.path)
+            scored.append(((_line_of(data, path) or 0), path, err))
+        scored.sort(key=lambda item: item[0])
+        line, path, err = scored[0]
+        return_line = line or None
+        raise ProjectError(source, _key_path(path) or None, return_line, _describe(err)) from None
+    return manifest, data
+
+
+def load_manifest(project_dir: Path, root: Path) -> ProjectManifest:
+    """Read ``<project_dir>/project.yaml``; the folder name must equal ``name``."""
+    path = project_dir / PROJECT_FILE
+    source = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    if not path.is_file():
+        raise ProjectError(source, None, None, "no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ProjectError(source, None, None, "not UTF-8 text") from None
+    manifest, data = parse_manifest(text, source)
+    if manifest.name != project_dir.name:
+        raise ProjectError(source, "name", _line_of(data, ("name",)),
+                           f"must equal the folder name {project_dir.name!r} "
+                           f"(got {manifest.name!r})")
+    return manifest

@@ -1,0 +1,187 @@
+"""Day-2 operations on project pipelines through boto3: render, diff, submit, status.
+
+Every AWS call goes through clients built by ``aws_client`` (endpoint from ``--endpoint-url`` or
+``AWS_ENDPOINT_URL``, adaptive retries), so the same code works against AWS and the local
+sandbox. Rendering itself never calls AWS (see infra/projects/render.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.config import Settings
+from infra.naming import Naming
+from infra.projects.context import ProjectContext
+from infra.projects.loader import Project, context_for, load_project
+from infra.projects.render import pretty, render
+from infra.projects.rules import Finding, check_definition
+from mlops.errors import UsageError
+from mlops.offline.fakes import DEFAULT_ACCOUNT
+from mlops.offline.runtime import load_settings
+
+TERMINAL = {"Succeeded", "Failed", "Stopped"}
+
+
+def aws_client(service: str, region: str, endpoint_url: str | None = None) -> Any:
+    """A boto3 client with adaptive retries; endpoint from the argument or AWS_ENDPOINT_URL."""
+    import boto3
+    from botocore.config import Config
+
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    return boto3.client(service, region_name=region, endpoint_url=endpoint,
+                        config=Config(retries={"mode": "adaptive", "max_attempts": 5}))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A project rendered for one stack."""
+
+    project: Project
+    settings: Settings
+    naming: Naming
+    context: ProjectContext
+    definition: str
+    findings: list[Finding]
+
+
+def naming_for(settings: Settings, stack: str, account_id: str | None = None) -> Naming:
+    account = settings.account_id or account_id or DEFAULT_ACCOUNT
+    return Naming(prefix=settings.name_prefix, stack=stack, account_id=account,
+                  region=settings.region)
+
+
+def prepare(root: Path, name: str, stack: str, account_id: str | None = None,
+            use_cache: bool = True) -> Prepared:
+    """Settings, manifest, context, rendered definition and rule findings (no AWS calls)."""
+    settings, _ = load_settings(root, stack)
+    naming = naming_for(settings, stack, account_id)
+    project = load_project(root, name)
+    ctx = context_for(project, settings, naming)
+    definition = render(project, ctx, root, use_cache=use_cache)
+    return Prepared(project, settings, naming, ctx, definition, check_definition(definition, ctx))
+
+
+def caller_account(region: str, endpoint_url: str | None) -> str:
+    return str(aws_client("sts", region, endpoint_url).get_caller_identity()["Account"])
+
+
+def deployed_definition(sm: Any, pipeline_name: str) -> str | None:
+    """The definition SageMaker holds for ``pipeline_name`` (None when it does not exist)."""
+    try:
+        response = sm.describe_pipeline(PipelineName=pipeline_name)
+    except sm.exceptions.ResourceNotFound:
+        return None
+    except Exception as exc:  # moto and some regions raise a ValidationException instead
+        text = str(exc).lower()
+        if "does not exist" in text or "not found" in text or "could not find" in text:
+            return None
+        raise
+    return str(response.get("PipelineDefinition") or "")
+
+
+def unified_diff(deployed: str | None, rendered: str, name: str) -> str:
+    """A readable unified diff of pretty JSON; empty when equal."""
+    before = pretty(deployed).splitlines(keepends=True) if deployed else []
+    after = pretty(rendered).splitlines(keepends=True)
+    return "".join(difflib.unified_diff(
+        before, after, fromfile=f"deployed/{name}" if deployed else "/dev/null",
+        tofile=f"rendered/{name}"))
+
+
+def upload_code(s3: Any, prepared: Prepared) -> list[str]:
+    """Put the project's code/ files at the content-addressed prefix (skips existing ones)."""
+    ctx = prepared.context
+    bucket, prefix = ctx.code_uri.removeprefix("s3://").split("/", 1)
+    uploaded = []
+    for path in prepared.project.code_files:
+        key = f"{prefix}/{path.relative_to(prepared.project.path / 'code').as_posix()}"
+        body = path.read_bytes()
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+            if head.get("Metadata", {}).get("sha256") == hashlib.sha256(body).hexdigest():
+                continue
+        except Exception:  # noqa: BLE001 (absent: upload it)
+            pass
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ServerSideEncryption="aws:kms",
+                      SSEKMSKeyId=ctx.kms_key_arn,
+                      Metadata={"sha256": hashlib.sha256(body).hexdigest()})
+        uploaded.append(f"s3://{bucket}/{key}")
+    return uploaded
+
+
+@dataclass(frozen=True)
+class Submission:
+    pipeline_arn: str
+    action: str  # created | updated | unchanged
+    execution_arn: str | None
+    uploaded: list[str]
+
+
+def upsert_pipeline(sm: Any, prepared: Prepared) -> tuple[str, str]:
+    """Create or update the pipeline; (arn, created|updated|unchanged)."""
+    ctx = prepared.context
+    m = prepared.project.manifest
+    current = deployed_definition(sm, ctx.pipeline_name)
+    common = dict(PipelineName=ctx.pipeline_name, PipelineDisplayName=ctx.pipeline_name,
+                  PipelineDefinition=prepared.definition, RoleArn=ctx.role_arn,
+                  PipelineDescription=(m.pipeline.description or m.description)[:3072])
+    if current is None:
+        arn = sm.create_pipeline(
+            **common, Tags=[{"Key": "mlops:project", "Value": ctx.project},
+                            {"Key": "mlops:owner", "Value": m.owner}])["PipelineArn"]
+        return arn, "created"
+    if json.loads(current) == json.loads(prepared.definition):
+        return sm.describe_pipeline(PipelineName=ctx.pipeline_name)["PipelineArn"], "unchanged"
+    return sm.update_pipeline(**common)["PipelineArn"], "updated"
+
+
+def submit(prepared: Prepared, endpoint_url: str | None, start: bool = True) -> Submission:
+    """Upload code, upsert the pipeline and start an execution (dev-like stacks only)."""
+    stack = prepared.naming.stack
+    if not prepared.settings.allow_direct_submit:
+        raise UsageError(
+            f"stack {stack} does not allow direct submission (mlops:allowDirectSubmit is false); "
+            f"deployments to {stack} go through `pulumi up` (make up STACK={stack})")
+    if prepared.findings:
+        raise UsageError(f"{prepared.findings[0]} (fix the platform rule findings first: "
+                         f"mlops pipelines validate {prepared.project.name} --stack {stack})")
+    region = prepared.settings.region
+    uploaded = upload_code(aws_client("s3", region, endpoint_url), prepared)
+    sm = aws_client("sagemaker", region, endpoint_url)
+    arn, action = upsert_pipeline(sm, prepared)
+    execution = None
+    if start:
+        execution = sm.start_pipeline_execution(
+            PipelineName=prepared.context.pipeline_name,
+            PipelineExecutionDescription=f"mlops pipelines submit ({stack})",
+        )["PipelineExecutionArn"]
+    return Submission(arn, action, execution, uploaded)
+
+
+def wait_for(sm: Any, execution_arn: str, timeout: float,
+             on_status: Callable[[str], None] | None = None, poll: float = 5.0) -> str:
+    """Poll an execution until it ends or ``timeout`` seconds pass; returns the last status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(sm.describe_pipeline_execution(
+            PipelineExecutionArn=execution_arn)["PipelineExecutionStatus"])
+        if on_status:
+            on_status(status)
+        if status in TERMINAL or time.monotonic() >= deadline:
+            return status
+        time.sleep(poll)
+
+
+def executions(sm: Any, pipeline_name: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The last executions, newest first."""
+    response = sm.list_pipeline_executions(PipelineName=pipeline_name, SortBy="CreationTime",
+                                           SortOrder="Descending", MaxResults=limit)
+    return list(response.get("PipelineExecutionSummaries") or [])[:limit]

@@ -1,0 +1,169 @@
+"""Fraud: prepare -> XGBoost training -> batch transform of the holdout -> quality check on the
+scored holdout -> register (pending manual approval) when PR-AUC clears the stack's threshold.
+"""
+
+from __future__ import annotations
+
+from sagemaker.core import image_uris
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.processing import Processor
+from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+from sagemaker.core.transformer import Transformer
+from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline, ProcessingStep
+from sagemaker.mlops.workflow.steps import TrainingStep, TransformStep
+from sagemaker.serve.model_builder import ModelBuilder
+from sagemaker.train.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
+from sagemaker.train.model_trainer import ModelTrainer
+
+from infra.projects.context import ProjectContext
+
+XGBOOST_VERSION = "1.7-1"
+SKLEARN_VERSION = "1.2-1"
+CODE = "/opt/ml/processing/input/code"
+
+
+def _s3_in(name: str, uri, local: str) -> ProcessingInput:
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(s3_uri=uri, local_path=local, s3_data_type="S3Prefix",
+                                   s3_input_mode="File"),
+    )
+
+
+def _s3_out(name: str, uri, local: str) -> ProcessingOutput:
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(s3_uri=uri, local_path=local, s3_upload_mode="EndOfJob"),
+    )
+
+
+def _processor(ctx: ProjectContext, image: str, script: str) -> Processor:
+    return Processor(
+        role=ctx.role_arn, image_uri=image, instance_count=1, instance_type=ctx.instance_type,
+        entrypoint=["python3", f"{CODE}/{script}"], volume_kms_key=ctx.kms_key_arn,
+        output_kms_key=ctx.kms_key_arn, max_runtime_in_seconds=ctx.max_runtime_seconds,
+        sagemaker_session=ctx.session,
+    )
+
+
+def build(ctx: ProjectContext) -> Pipeline:
+    """The fraud pipeline for one stack."""
+    session = ctx.session
+    fg = ctx.feature_groups["transactions"]
+    run = Join(on="/", values=[ctx.workspace_uri, "runs", ExecutionVariables.PIPELINE_EXECUTION_ID])
+
+    max_depth = ParameterInteger(name="MaxDepth", default_value=int(ctx.parameters["MaxDepth"]))
+    num_round = ParameterInteger(name="NumRound", default_value=int(ctx.parameters["NumRound"]))
+    pos_weight = ParameterFloat(name="ScalePosWeight",
+                                default_value=float(ctx.parameters["ScalePosWeight"]))
+    threshold = ParameterFloat(name="ApprovalThreshold",
+                               default_value=float(ctx.approval_threshold or 0.0))
+
+    sklearn_image = image_uris.retrieve("sklearn", region=ctx.region, version=SKLEARN_VERSION,
+                                        py_version="py3", instance_type=ctx.instance_type)
+    xgb_image = image_uris.retrieve("xgboost", region=ctx.region, version=XGBOOST_VERSION)
+
+    # 1. Prepare: offline-store records -> train/validation CSVs (label first) and a holdout
+    #    split into features (to score) and labels (to check against).
+    prepare = ProcessingStep(
+        name="Prepare",
+        step_args=_processor(ctx, sklearn_image, "prepare.py").run(
+            inputs=[_s3_in("code", ctx.code("prepare.py"), CODE),
+                    _s3_in("features", fg.offline_store_uri, "/opt/ml/processing/input/features")],
+            outputs=[_s3_out(name, Join(on="/", values=[run, name]),
+                             f"/opt/ml/processing/output/{name}")
+                     for name in ("train", "validation", "holdout", "labels")],
+        ),
+    )
+    outputs = prepare.properties.ProcessingOutputConfig.Outputs
+
+    # 2. Train the built-in XGBoost algorithm.
+    trainer = ModelTrainer(
+        training_image=xgb_image, role=ctx.role_arn, sagemaker_session=session,
+        base_job_name=f"{ctx.project}-train",
+        compute=Compute(instance_type=ctx.instance_type, instance_count=1, volume_size_in_gb=30,
+                        volume_kms_key_id=ctx.kms_key_arn),
+        stopping_condition=StoppingCondition(max_runtime_in_seconds=ctx.max_runtime_seconds),
+        output_data_config=OutputDataConfig(
+            s3_output_path=Join(on="/", values=[ctx.model_artifacts_uri, "training"]),
+            kms_key_id=ctx.kms_key_arn),
+        networking=Networking(enable_network_isolation=ctx.network_isolation),
+        hyperparameters={"objective": "binary:logistic", "eval_metric": "aucpr",
+                         "max_depth": max_depth, "num_round": num_round,
+                         "scale_pos_weight": pos_weight},
+        input_data_config=[InputData(channel_name=split, content_type="text/csv",
+                                     data_source=outputs[split].S3Output.S3Uri)
+                           for split in ("train", "validation")],
+    )
+    train = TrainingStep(name="Train", step_args=trainer.train())
+
+    # 3. A SageMaker model of the trained artifact, then a batch transform of the holdout.
+    model = ModelBuilder(image_uri=xgb_image, role_arn=ctx.role_arn, sagemaker_session=session,
+                         s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts)
+    create_model = ModelStep(name="CreateModel", step_args=model.build())
+    transformer = Transformer(
+        model_name=create_model.properties.ModelName, instance_count=1,
+        instance_type=ctx.instance_type, output_path=Join(on="/", values=[run, "scores"]),
+        output_kms_key=ctx.kms_key_arn, volume_kms_key=ctx.kms_key_arn, accept="text/csv",
+        assemble_with="Line", sagemaker_session=session,
+    )
+    transform = TransformStep(
+        name="ScoreHoldout",
+        step_args=transformer.transform(data=outputs["holdout"].S3Output.S3Uri,
+                                        content_type="text/csv", split_type="Line"),
+    )
+
+    # 4. Quality check: PR-AUC and recall of the scores against the holdout labels.
+    quality = PropertyFile(name="Quality", output_name="quality", path="quality.json")
+    check = ProcessingStep(
+        name="QualityCheck",
+        property_files=[quality],
+        step_args=_processor(ctx, sklearn_image, "quality.py").run(
+            inputs=[_s3_in("code", ctx.code("quality.py"), CODE),
+                    _s3_in("scores", transform.properties.TransformOutput.S3OutputPath,
+                           "/opt/ml/processing/input/scores"),
+                    _s3_in("labels", outputs["labels"].S3Output.S3Uri,
+                           "/opt/ml/processing/input/labels")],
+            outputs=[_s3_out("quality", Join(on="/", values=[run, "quality"]),
+                             "/opt/ml/processing/output/quality")],
+        ),
+    )
+
+    # 5. Register pending manual approval when the metric clears the threshold.
+    metrics = ModelMetrics(model_statistics=MetricsSource(
+        content_type="application/json",
+        s3_uri=Join(on="/", values=[
+            check.properties.ProcessingOutputConfig.Outputs["quality"].S3Output.S3Uri,
+            "quality.json"]),
+    ))
+    register = ModelStep(
+        name="Register",
+        step_args=model.register(
+            model_package_group_name=ctx.model_package_group,
+            approval_status="PendingManualApproval",
+            content_types=["text/csv"], response_types=["text/csv"],
+            inference_instances=[ctx.instance_type], transform_instances=[ctx.instance_type],
+            model_metrics=metrics,
+        ),
+    )
+    gate = ConditionStep(
+        name="CheckQuality",
+        conditions=[ConditionGreaterThanOrEqualTo(
+            left=JsonGet(step_name=check.name, property_file=quality,
+                         json_path=f"metrics.{ctx.approval_metric}.value"),
+            right=threshold)],
+        if_steps=[register],
+        else_steps=[FailStep(name="QualityBelowThreshold", error_message=Join(
+            on=" ", values=[f"{ctx.approval_metric} below the approval threshold", threshold]))],
+    )
+    return Pipeline(
+        name=ctx.pipeline_name,
+        parameters=[max_depth, num_round, pos_weight, threshold],
+        steps=[prepare, train, create_model, transform, check, gate],
+        sagemaker_session=session,
+    )

@@ -1,0 +1,82 @@
+"""The examples' step scripts run for real on small generated data sets."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from tests.conftest import ROOT
+from tests.projects.data import churn_records, fraud_records, write_offline_store
+
+
+def run_script(path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+    monkeypatch.setenv("PROCESSING_ROOT", str(root))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    runpy.run_path(str(path), run_name="__main__")
+
+
+def train_like_builtin(train_dir: Path, model_dir: Path) -> None:
+    """What the built-in XGBoost algorithm does with a label-first CSV: model.tar.gz."""
+    data = pd.concat([pd.read_csv(p, header=None) for p in sorted(train_dir.glob("*.csv"))])
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "eta": 0.3},
+                        xgb.DMatrix(data.iloc[:, 1:].to_numpy(), label=data.iloc[:, 0]),
+                        num_boost_round=30)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    booster.save_model(str(model_dir / "xgboost-model.json"))
+    (model_dir / "xgboost-model.json").rename(model_dir / "xgboost-model")
+    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
+        tar.add(model_dir / "xgboost-model", arcname="xgboost-model")
+    (model_dir / "xgboost-model").unlink()
+    return booster
+
+
+def test_churn_preprocess_then_evaluate(tmp_path, monkeypatch):
+    code = ROOT / "pipelines" / "churn" / "code"
+    records = churn_records()
+    write_offline_store(records, tmp_path / "input" / "features")
+    run_script(code / "preprocess.py", tmp_path, monkeypatch, TRAIN_RATIO="0.6")
+
+    splits = {s: pd.read_csv(tmp_path / "output" / s / f"{s}.csv", header=None)
+              for s in ("train", "validation", "test")}
+    live = records["customer_id"].nunique() - 5
+    assert sum(len(df) for df in splits.values()) == live  # latest record, deleted ones dropped
+    assert splits["train"].shape[1] == 1 + 4 + 3  # label, numeric features, one-hot contract
+    assert set(splits["train"].iloc[:, 0].unique()) <= {0, 1}  # label first
+    assert splits["train"].shape[1] == splits["test"].shape[1]
+
+    train_like_builtin(tmp_path / "output" / "train", tmp_path / "model")
+    (tmp_path / "test").mkdir()
+    splits["test"].to_csv(tmp_path / "test" / "test.csv", header=False, index=False)
+    run_script(code / "evaluate.py", tmp_path, monkeypatch)
+    report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
+    assert 0.5 < report["metrics"]["auc"]["value"] <= 1.0  # the JsonGet path of the gate
+    assert report["metrics"]["rows"]["value"] == len(splits["test"])
+
+
+def test_fraud_prepare_score_quality(tmp_path, monkeypatch):
+    code = ROOT / "pipelines" / "fraud" / "code"
+    write_offline_store(fraud_records(), tmp_path / "input" / "features")
+    run_script(code / "prepare.py", tmp_path, monkeypatch)
+    out = tmp_path / "output"
+    holdout = pd.read_csv(out / "holdout" / "holdout.csv", header=None)
+    labels = pd.read_csv(out / "labels" / "labels.csv", header=None)
+    train = pd.read_csv(out / "train" / "train.csv", header=None)
+    assert len(holdout) == len(labels) and holdout.shape[1] == train.shape[1] - 1
+
+    booster = train_like_builtin(out / "train", tmp_path / "model")
+    scores = booster.predict(xgb.DMatrix(holdout.to_numpy()))
+    (tmp_path / "input" / "scores").mkdir(parents=True)
+    np.savetxt(tmp_path / "input" / "scores" / "holdout.csv.out", scores)  # transform output
+    (tmp_path / "input" / "labels").mkdir()
+    labels.to_csv(tmp_path / "input" / "labels" / "labels.csv", header=False, index=False)
+    run_script(code / "quality.py", tmp_path, monkeypatch)
+    report = json.loads((out / "quality" / "quality.json").read_text())
+    assert report["metrics"]["pr_auc"]["value"] > report["metrics"]["fraud_rate"]["value"]

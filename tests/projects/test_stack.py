@@ -1,0 +1,142 @@
+"""What each stack's Plan gets per project: feature groups, pipelines, schedules, alarms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import SHIPPED_STACKS
+
+FG = "aws:sagemaker/featureGroup:FeatureGroup"
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE = "aws:iam/role:Role"
+CODE = "aws:s3/bucketObjectv2:BucketObjectv2"
+KEY = "aws:kms/key:Key"
+
+
+def key_arn(plan) -> str:
+    return plan.of_type(KEY)[0].urn
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_feature_groups(plans, stack):
+    plan = plans[stack]
+    groups = {r.inputs["featureGroupName"]: r for r in plan.of_type(FG)}
+    assert set(groups) == {f"mlops-{stack}-churn-customers", f"mlops-{stack}-fraud-transactions"}
+    for name, group in groups.items():
+        offline = group.inputs["offlineStoreConfig"]
+        assert offline["tableFormat"] == "Iceberg"
+        assert offline["s3StorageConfig"]["s3Uri"].startswith(
+            f"s3://mlops-{stack}-feature-store-")
+        assert offline["s3StorageConfig"]["kmsKeyId"].startswith("arn:aws:kms:")
+        assert offline["dataCatalogConfig"] == {
+            "catalog": "AwsDataCatalog", "database": "sagemaker_featurestore",
+            "tableName": name.replace("-", "_")}
+        assert key_arn(plan) in group.property_dependencies["offlineStoreConfig"]
+        assert group.inputs["roleArn"].endswith(f"role/mlops-{stack}-sagemaker-execution")
+        assert group.inputs["tags"]["mlops:owner"].endswith("@example.com")
+        assert group.protect is group.retain_on_delete is (stack == "prod")
+    churn = groups[f"mlops-{stack}-churn-customers"]
+    online = churn.inputs.get("onlineStoreConfig")
+    if stack == "dev":  # onlineFeatureStore: false
+        assert not online
+    else:
+        assert online["enableOnlineStore"] is True
+        assert online["securityConfig"]["kmsKeyId"].startswith("arn:aws:kms:")
+        assert online["ttlDuration"] == {"value": 30, "unit": "Days"}
+    assert not groups[f"mlops-{stack}-fraud-transactions"].inputs.get("onlineStoreConfig")
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_pipelines_schedules_and_alarms(plans, stack):
+    plan = plans[stack]
+    topic = f"arn:aws:sns:eu-west-1:123456789012:mlops-{stack}-alerts"
+    pipelines = {r.inputs["pipelineName"]: r for r in plan.of_type(PIPELINE)}
+    assert set(pipelines) == {f"mlops-{stack}-churn", f"mlops-{stack}-fraud"}
+    for name, pipeline in pipelines.items():
+        project = name.rsplit("-", 1)[1]
+        definition = json.loads(pipeline.inputs["pipelineDefinition"])
+        assert any(s["Type"] == "Training" for s in definition["Steps"])
+        assert pipeline.inputs["roleArn"].endswith(f"role/mlops-{stack}-sagemaker-execution")
+        assert pipeline.inputs["tags"] == {"mlops:project": project,
+                                           "mlops:owner": f"{project}-team@example.com"}
+        code = [r for r in plan.of_type(CODE) if r.inputs["key"].startswith(f"code/{project}/")]
+        assert code and all(c.inputs["serverSideEncryption"] == "aws:kms" for c in code)
+        assert {c.urn for c in code} <= set(pipeline.dependencies)
+        # every code object the definition reads is uploaded
+        keys = {c.inputs["key"] for c in code}
+        bucket = code[0].inputs["bucket"]
+        for uri in _code_uris(definition):
+            assert uri.removeprefix(f"s3://{bucket}/") in keys
+
+    alarms = {r.inputs["dimensions"]["PipelineName"]: r for r in plan.of_type(ALARM)}
+    assert set(alarms) == set(pipelines)
+    for alarm in alarms.values():
+        assert alarm.inputs["namespace"] == "AWS/Sagemaker/ModelBuildingPipeline"
+        assert alarm.inputs["metricName"] == "ExecutionFailed"
+        assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"] == [topic]
+        assert alarm.inputs["treatMissingData"] == "notBreaching"
+
+    schedules = {r.inputs["name"]: r for r in plan.of_type(SCHEDULE)}
+    assert schedules[f"mlops-{stack}-churn"].inputs["scheduleExpression"] == "cron(0 3 ? * MON *)"
+    assert schedules[f"mlops-{stack}-fraud"].inputs["scheduleExpression"] == "rate(1 day)"
+    for name, schedule in schedules.items():
+        target = schedule.inputs["target"]
+        assert target["arn"] == f"arn:aws:sagemaker:eu-west-1:123456789012:pipeline/{name}"
+        assert target["roleArn"].endswith(f"role/{name}-scheduler")
+        role = next(r for r in plan.of_type(ROLE) if r.inputs["name"] == f"{name}-scheduler")
+        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+        assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        [policy] = [r for r in plan.of_type(ROLE_POLICY) if r.inputs["role"] == f"{name}-scheduler"]
+        assert json.loads(policy.inputs["policy"])["Statement"] == [{
+            "Sid": "StartThisPipeline", "Effect": "Allow",
+            "Action": ["sagemaker:StartPipelineExecution"], "Resource": [target["arn"]]}]
+
+
+def _code_uris(definition: dict) -> list[str]:
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str) and "/code/" in node and node.startswith("s3://"):
+            found.append(node)
+    walk(definition)
+    return found
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_registry_uses_manifest_package_groups(plans, stack):
+    groups = plans[stack].outputs["modelPackageGroups"]
+    assert groups == {"churn": f"mlops-{stack}-churn", "fraud": f"mlops-{stack}-fraud"}
+    assert set(plans[stack].outputs["pipelines"]) == {"churn", "fraud"}
+
+
+def test_project_error_stops_the_program_before_any_registration(tmp_root):
+    from infra.projects.errors import ProjectError
+    from mlops.offline.runtime import build_plan
+
+    path = tmp_root / "pipelines" / "fraud" / "project.yaml"
+    path.write_text(path.read_text().replace("type: Fractional}", "type: Double}", 1))
+    with pytest.raises(ProjectError, match=r"fraud/project.yaml:\d+: featureGroups\[0\]"):
+        build_plan(tmp_root, "dev")
+
+
+def test_rule_violation_stops_the_program(tmp_root):
+    from infra.projects.errors import RuleViolation
+    from mlops.offline.runtime import build_plan
+
+    path = tmp_root / "pipelines" / "churn" / "pipeline.py"
+    path.write_text(path.read_text().replace(
+        "networking=Networking(enable_network_isolation=ctx.network_isolation)",
+        "networking=Networking(enable_network_isolation=False)"))
+    with pytest.raises(RuleViolation, match="step Train: EnableNetworkIsolation: must be true"):
+        build_plan(tmp_root, "prod")
