@@ -1,0 +1,434 @@
+"""Rule model, registry and helpers shared by every rule module.
+
+A rule is a plain function over plain data, so the same function runs inside pulumi-policy's
+wrappers (``policies/__main__.py``) and in the offline evaluator (``mlops policy check``):
+
+- a *resource* rule: ``check(resource, config) -> Iterable[str]`` yields violation messages for
+  one resource of the rule's types;
+- a *stack* rule: ``check(resources, config) -> Iterable[Finding]`` sees every resource and
+  joins companions through property dependencies.
+
+A rule that needs a value only known after deploy raises :class:`CannotEvaluate` (through
+:func:`known`), which is reported as "cannot evaluate", never as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+# Pulumi's sentinels for values not known until deploy (string, bool, number, array, asset,
+# archive, object). The Plan JSON carries the string one; the engine may send any of them.
+UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWNS = frozenset({
+    UNKNOWN_STRING,
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    "030794c1-ac77-496b-92df-f27374a8bd58",
+    "e48ece36-62e2-4504-bad9-02848725956a",
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+})
+
+
+class Severity(StrEnum):
+    """How bad a violation is; selects the default enforcement per environment."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return ["low", "medium", "high", "critical"].index(self.value)
+
+
+ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+
+
+class CannotEvaluate(Exception):  # noqa: N818 (an outcome, not an error)
+    """A value the rule needs is unknown until deploy."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"value at {path} is not known until deploy")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource as the rules see it (engine camelCase property names)."""
+
+    urn: str
+    type: str
+    name: str
+    props: Mapping[str, Any] = field(default_factory=dict)
+    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    dependencies: Sequence[str] = ()
+    protect: bool = False
+    # None when the source cannot tell (pulumi-policy does not expose retainOnDelete).
+    retain_on_delete: bool | None = False
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A stack rule's verdict on one resource: a violation, or ``unknown`` (cannot evaluate)."""
+
+    resource: Resource
+    message: str
+    unknown: bool = False
+
+
+ResourceCheck = Callable[[Resource, Mapping[str, Any]], Iterable[str]]
+StackCheck = Callable[[Sequence[Resource], Mapping[str, Any]], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One policy: stable id, metadata for reports and docs, and its check function."""
+
+    id: str
+    area: str
+    severity: Severity
+    description: str
+    remediation: str
+    references: tuple[str, ...]
+    resource_types: tuple[str, ...]
+    scope: str  # "resource" | "stack"
+    check: Callable[..., Iterable[Any]]
+    config_schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Default parameter values from the config schema."""
+        return {k: v["default"] for k, v in self.config_schema.items() if "default" in v}
+
+    def params(self, config: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Schema defaults overlaid with the configured parameters."""
+        merged = self.defaults
+        merged.update({k: v for k, v in (config or {}).items() if k != "enforcementLevel"})
+        return merged
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def register(rule: Rule) -> Rule:
+    """Add a rule to the registry; ids are unique and stable."""
+    if rule.id in REGISTRY:
+        raise ValueError(f"duplicate rule id {rule.id}")
+    if rule.scope not in ("resource", "stack"):
+        raise ValueError(f"{rule.id}: scope must be resource or stack")
+    REGISTRY[rule.id] = rule
+    return rule
+
+
+def resource_rule(
+    id: str, *, area: str, severity: Severity, types: Sequence[str], description: str,
+    remediation: str, references: Sequence[str] = (),
+    config_schema: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable[[ResourceCheck], ResourceCheck]:
+    """Decorator: register a per-resource rule for ``types``."""
+
+    def wrap(fn: ResourceCheck) -> ResourceCheck:
+        register(Rule(id, area, severity, description, remediation, tuple(references),
+                      tuple(types), "resource", fn, dict(config_schema or {})))
+        return fn
+
+    return wrap
+
+
+def stack_rule(
+    id: str, *, area: str, severity: Severity, types: Sequence[str], description: str,
+    remediation: str, references: Sequence[str] = (),
+    config_schema: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable[[StackCheck], StackCheck]:
+    """Decorator: register a stack rule (sees all resources; ``types`` are its subjects)."""
+
+    def wrap(fn: StackCheck) -> StackCheck:
+        register(Rule(id, area, severity, description, remediation, tuple(references),
+                      tuple(types), "stack", fn, dict(config_schema or {})))
+        return fn
+
+    return wrap
+
+
+# Deprecated pulumi-aws classes that are the same Terraform resource as the current ones.
+TYPE_ALIASES = {
+    "aws:s3/bucketV2:BucketV2": "aws:s3/bucket:Bucket",
+    "aws:s3/bucketAclV2:BucketAclV2": "aws:s3/bucketAcl:BucketAcl",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLoggingV2:BucketLoggingV2": "aws:s3/bucketLogging:BucketLogging",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2":
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketVersioningV2:BucketVersioningV2": "aws:s3/bucketVersioning:BucketVersioning",
+}
+
+
+def canonical(resource: Resource) -> Resource:
+    """The resource under its current type token (deprecated aliases mapped)."""
+    token = TYPE_ALIASES.get(resource.type)
+    return resource if token is None else replace(resource, type=token)
+
+
+def rules_for_type(token: str) -> list[Rule]:
+    """Resource rules that apply to a resource type (the dispatch table)."""
+    return [r for r in REGISTRY.values() if r.scope == "resource" and token in r.resource_types]
+
+
+# ---------------------------------------------------------------------------------------------
+# Value helpers
+
+
+def is_unknown(value: Any) -> bool:
+    """True when ``value`` is one of Pulumi's unknown sentinels."""
+    return isinstance(value, str) and value in UNKNOWNS
+
+
+def contains_unknown(value: Any) -> bool:
+    """True when ``value`` or anything nested in it is unknown (also inside JSON strings)."""
+    if isinstance(value, str):
+        return value in UNKNOWNS or any(u in value for u in UNKNOWNS)
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def known(value: Any, path: str) -> Any:
+    """Return ``value``; raise CannotEvaluate when it (or anything in it) is unknown."""
+    if contains_unknown(value):
+        raise CannotEvaluate(path)
+    return value
+
+
+def each(*checks: Callable[[], Iterable[str]]) -> Iterator[str]:
+    """Run independent checks of one resource: a check that meets an unknown value does not
+    hide the violations the others find; the first unknown is re-raised at the end."""
+    unknown: CannotEvaluate | None = None
+    for check in checks:
+        try:
+            yield from check()
+        except CannotEvaluate as exc:
+            unknown = unknown or exc
+    if unknown is not None:
+        raise unknown
+
+
+def get(props: Mapping[str, Any] | None, path: str, default: Any = None) -> Any:
+    """Dotted lookup (``a.b.0.c``); unknown values raise CannotEvaluate; missing -> default."""
+    current: Any = props
+    walked: list[str] = []
+    for part in path.split("."):
+        walked.append(part)
+        if is_unknown(current):
+            raise CannotEvaluate(".".join(walked[:-1]) or path)
+        if isinstance(current, Mapping):
+            if part not in current:
+                return default
+            current = current[part]
+        elif isinstance(current, (list, tuple)) and part.isdigit():
+            index = int(part)
+            if index >= len(current):
+                return default
+            current = current[index]
+        else:
+            return default
+    if is_unknown(current):
+        raise CannotEvaluate(path)
+    return default if current is None else current
+
+
+def as_list(value: Any) -> list[Any]:
+    """A scalar or list as a list (IAM fields take either)."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def truthy(value: Any) -> bool:
+    """Booleans as the engine may send them (true or "true")."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+# ---------------------------------------------------------------------------------------------
+# IAM policy documents
+
+
+def policy_document(value: Any, path: str) -> dict[str, Any] | None:
+    """Parse a policy (JSON string or dict). Unknown -> CannotEvaluate; empty -> None.
+
+    Invalid JSON is returned as ``{"_invalid": text}`` so rules can report it.
+    """
+    if value is None or value == "":
+        return None
+    known(value, path)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        try:
+            doc = json.loads(value)
+        except json.JSONDecodeError:
+            return {"_invalid": value}
+        return doc if isinstance(doc, dict) else {"_invalid": value}
+    return {"_invalid": str(value)}
+
+
+def statements(doc: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The statements of a policy document (a single statement object becomes a list)."""
+    if not doc:
+        return []
+    return [s for s in as_list(doc.get("Statement")) if isinstance(s, dict)]
+
+
+def principal_values(stmt: Mapping[str, Any]) -> list[str]:
+    """Every principal value of a statement ("*" for the anonymous principal)."""
+    principal = stmt.get("Principal")
+    if principal is None:
+        return []
+    if isinstance(principal, str):
+        return [principal]
+    if isinstance(principal, Mapping):
+        out: list[str] = []
+        for value in principal.values():
+            out.extend(str(v) for v in as_list(value))
+        return out
+    return [str(p) for p in as_list(principal)]
+
+
+def aws_principals(stmt: Mapping[str, Any]) -> list[str]:
+    """The ``Principal.AWS`` values (and a bare "*")."""
+    principal = stmt.get("Principal")
+    if principal == "*":
+        return ["*"]
+    if isinstance(principal, Mapping):
+        return [str(v) for v in as_list(principal.get("AWS"))]
+    return []
+
+
+def is_public_principal(stmt: Mapping[str, Any]) -> bool:
+    """The statement names everyone: ``"*"`` or ``{"AWS": "*"}`` (or ``NotPrincipal``)."""
+    if "NotPrincipal" in stmt:
+        return True
+    return "*" in principal_values(stmt) or any(p == "*" for p in aws_principals(stmt))
+
+
+# Condition keys that pin a '*' principal to known callers (account, organisation, VPC, ARN).
+RESTRICTING_KEYS = {
+    "aws:sourcevpce", "aws:sourcevpc", "aws:vpceaccount", "aws:principalorgpaths", "aws:userid",
+    "aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:sourceaccount",
+    "aws:sourceowner", "aws:sourceorgid", "aws:sourceorgpaths", "aws:ec2instancesourcevpc",
+    "ec2:sourceinstancearn", "lambda:sourcefunctionarn", "ssm:sourceinstancearn",
+    "kms:calleraccount",
+}
+
+
+def restricts_principal(stmt: Mapping[str, Any]) -> bool:
+    """Whether a statement's Condition narrows a '*' principal to known callers.
+
+    Negative operators (StringNotEquals, ...) do not count; ArnEquals/ArnLike on
+    aws:PrincipalArn / aws:SourceArn count unless the ARN pattern spans every account.
+    """
+    condition = stmt.get("Condition")
+    if not isinstance(condition, Mapping):
+        return False
+    if any(op in condition for op in ("ArnNotEquals", "ArnNotLike")):
+        return True
+    for op in ("ArnEquals", "ArnLike"):
+        block = condition.get(op)
+        if isinstance(block, Mapping):
+            for key, value in block.items():
+                if str(key).lower() in ("aws:principalarn", "aws:sourcearn"):
+                    spans_all = any(str(v).split(":")[4:5] in (["*"], [""])
+                                    for v in as_list(value))
+                    return not spans_all
+    for op in ("StringEquals", "StringEqualsIgnoreCase", "StringLike"):
+        block = condition.get(op)
+        if isinstance(block, Mapping) and any(str(k).lower() in RESTRICTING_KEYS for k in block):
+            return True
+    return False
+
+
+def allows(stmt: Mapping[str, Any]) -> bool:
+    """An Allow statement."""
+    return str(stmt.get("Effect", "")).lower() == "allow"
+
+
+def account_of(principal: str) -> str | None:
+    """Account id of an AWS principal (a bare id or an ARN); None when there is none."""
+    if principal.isdigit() and len(principal) == 12:
+        return principal
+    parts = principal.split(":")
+    if len(parts) >= 5 and parts[0] == "arn" and parts[4].isdigit():
+        return parts[4]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Joining companion resources
+
+
+def of_type(resources: Iterable[Resource], *tokens: str) -> list[Resource]:
+    """Resources of the given types."""
+    return [r for r in resources if r.type in tokens]
+
+
+def refers_to(resource: Resource, prop: str, target: Resource, target_values: Iterable[Any]) -> bool:
+    """Whether ``resource.props[prop]`` refers to ``target``.
+
+    The dependency join first: ``property_dependencies[prop]`` lists the URN of ``target``. Only
+    when the property carries no dependency at all, fall back to value equality with one of
+    ``target_values`` (e.g. the bucket's name). An unknown value without a dependency raises
+    CannotEvaluate.
+    """
+    deps = resource.property_dependencies.get(prop) or []
+    if deps:
+        return target.urn in deps
+    value = resource.props.get(prop)
+    if value is None:
+        return False
+    if is_unknown(value):
+        raise CannotEvaluate(f"{resource.name}.{prop}")
+    values = {v for v in target_values if isinstance(v, str) and v and not is_unknown(v)}
+    return value in values
+
+
+def companions(
+    resources: Sequence[Resource], target: Resource, token: str, prop: str,
+    target_values: Iterable[Any],
+) -> list[Resource]:
+    """Resources of type ``token`` whose ``prop`` refers to ``target``."""
+    values = list(target_values)
+    out = []
+    for r in resources:
+        if r.type == token and refers_to(r, prop, target, values):
+            out.append(r)
+    return out
+
+
+Verdict = str | tuple[Resource, str]
+
+
+def iter_findings(
+    subjects: Iterable[Resource], judge: Callable[[Resource], Iterable[Verdict]]
+) -> Iterator[Finding]:
+    """Run ``judge`` on each subject; messages become Findings on the subject (or on the
+    resource a ``(resource, message)`` verdict names, e.g. the misconfigured companion);
+    CannotEvaluate becomes an unknown Finding."""
+    for subject in subjects:
+        try:
+            for verdict in judge(subject):
+                if isinstance(verdict, tuple):
+                    yield Finding(verdict[0], verdict[1])
+                else:
+                    yield Finding(subject, verdict)
+        except CannotEvaluate as exc:
+            yield Finding(subject, str(exc), unknown=True)

@@ -1,0 +1,19 @@
+"""Rule modules by area. Importing this package registers every rule in ``REGISTRY``."""
+
+from __future__ import annotations
+
+from policies.core import REGISTRY, Rule
+from policies.rules import encryption, governance, identity, monitoring, sagemaker, storage
+
+AREAS = ("storage", "encryption", "identity", "sagemaker", "monitoring", "governance")
+MODULES = (storage, encryption, identity, sagemaker, monitoring, governance)
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule, ordered by area then id."""
+    return sorted(REGISTRY.values(), key=lambda r: (AREAS.index(r.area), r.id))
+
+
+def get_rule(rule_id: str) -> Rule:
+    """The rule with this id (KeyError when there is none)."""
+    return REGISTRY[rule_id]

@@ -1,0 +1,179 @@
+"""IAM rules: no administrator grants, no wildcard resources for scopable actions, scoped
+service trust, permissions boundaries."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policies.core import (
+    Resource,
+    Severity,
+    allows,
+    as_list,
+    aws_principals,
+    get,
+    is_public_principal,
+    policy_document,
+    resource_rule,
+    statements,
+)
+
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/policy:Policy"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+USER_POLICY = "aws:iam/userPolicy:UserPolicy"
+GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
+ATTACHMENTS = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+)
+IDENTITY_POLICY_TYPES = (POLICY, ROLE_POLICY, USER_POLICY, GROUP_POLICY, ROLE)
+ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess")
+
+# Actions AWS cannot scope to a resource ARN ("Resource": "*" is the only option).
+UNSCOPABLE_ACTIONS = [
+    "cloudwatch:PutMetricData", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData",
+    "ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "s3:ListAllMyBuckets",
+    "sagemaker:Search", "sagemaker:List*", "logs:DescribeLogGroups", "kms:ListKeys",
+    "kms:ListAliases", "iam:ListRoles", "iam:ListPolicies", "ec2:Describe*",
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+]
+TRUST_CONDITION_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid",
+                        "aws:sourceorgpaths")
+
+
+def identity_documents(resource: Resource) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """(label, document) of every identity policy a resource carries."""
+    if resource.type == ROLE:
+        for i, inline in enumerate(as_list(get(resource.props, "inlinePolicies"))):
+            label = f"inlinePolicies[{i}]"
+            yield label, policy_document(get(inline, "policy"), label)
+        return
+    yield "policy", policy_document(resource.props.get("policy"), "policy")
+
+
+@resource_rule(
+    "iam-no-admin", area="identity", severity=Severity.CRITICAL,
+    types=[*IDENTITY_POLICY_TYPES, *ATTACHMENTS],
+    description="No identity policy grants administrator access: no Action '*' or '*:*', no "
+                "Allow with NotAction, no AdministratorAccess attachment.",
+    remediation="List the actions the principal needs (see infra/components/iam.py) instead of "
+                "'*', and attach scoped policies instead of AdministratorAccess.",
+    references=["CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_1", "Security Hub IAM.1", "CIS AWS 1.16"],
+)
+def iam_no_admin(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if resource.type in ATTACHMENTS or resource.type == ROLE:
+        arns = [get(resource.props, "policyArn")] + as_list(get(resource.props, "managedPolicyArns"))
+        for arn in arns:
+            if isinstance(arn, str) and arn.rsplit("/", 1)[-1] in ADMIN_POLICIES:
+                yield f"attaches {arn}"
+    for label, doc in identity_documents(resource):
+        for i, stmt in enumerate(statements(doc)):
+            if not allows(stmt):
+                continue
+            sid = stmt.get("Sid") or i
+            actions = [str(a) for a in as_list(stmt.get("Action"))]
+            if any(a in ("*", "*:*") for a in actions):
+                yield f"{label} statement {sid} allows Action '*'"
+            if "NotAction" in stmt:
+                yield f"{label} statement {sid} allows everything but NotAction"
+
+
+@resource_rule(
+    "iam-no-wildcard-resource-write", area="identity", severity=Severity.HIGH,
+    types=list(IDENTITY_POLICY_TYPES),
+    description="Allow statements with Resource '*' contain only actions AWS cannot scope to a "
+                "resource (list/describe APIs, ecr:GetAuthorizationToken, ...).",
+    remediation="Scope the statement to the environment's ARNs (buckets, key, "
+                "arn:...:sagemaker:...:<kind>/<stem>-*), keeping '*' only for unscopable actions.",
+    references=["CKV_AWS_355", "CKV_AWS_290", "CKV_AWS_288"],
+    config_schema={"unscopableActions": {
+        "type": "array", "items": {"type": "string"}, "default": UNSCOPABLE_ACTIONS,
+        "description": "Action patterns allowed with Resource '*'.",
+    }},
+)
+def iam_no_wildcard_resource_write(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    allowed = [str(a).lower() for a in config.get("unscopableActions", UNSCOPABLE_ACTIONS)]
+    for label, doc in identity_documents(resource):
+        for i, stmt in enumerate(statements(doc)):
+            if not allows(stmt) or "*" not in [str(r) for r in as_list(stmt.get("Resource"))]:
+                continue
+            actions = [str(a) for a in as_list(stmt.get("Action"))] or ["NotAction"]
+            scopable = [a for a in actions
+                        if not any(fnmatch.fnmatchcase(a.lower(), p) for p in allowed)]
+            if scopable:
+                yield (f"{label} statement {stmt.get('Sid') or i} allows "
+                       f"{', '.join(sorted(scopable))} on Resource '*'")
+
+
+ACCOUNT_PRINCIPAL = re.compile(r"^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:root)$")
+
+
+def _trust_statements(resource: Resource) -> Iterator[tuple[Any, dict[str, Any]]]:
+    doc = policy_document(resource.props.get("assumeRolePolicy"), "assumeRolePolicy")
+    for i, stmt in enumerate(statements(doc)):
+        if str(stmt.get("Effect", "Allow")).lower() != "deny":
+            yield stmt.get("Sid") or i, stmt
+
+
+@resource_rule(
+    "iam-trust-scoped", area="identity", severity=Severity.HIGH, types=[ROLE],
+    description="Role trust policies trust neither '*' nor a whole account (its root): they "
+                "name the roles or services that may assume the role.",
+    remediation="Replace Principal.AWS '*' or '<account>'/'arn:aws:iam::<account>:root' with the "
+                "ARNs of the roles that assume this role (or a service principal).",
+    references=["CKV_AWS_60", "CKV_AWS_61"],
+)
+def iam_trust_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    for sid, stmt in _trust_statements(resource):
+        principals = aws_principals(stmt)
+        if "*" in principals or is_public_principal(stmt):
+            yield f"trust statement {sid} trusts '*'"
+        for principal in principals:
+            if ACCOUNT_PRINCIPAL.match(principal):
+                yield f"trust statement {sid} trusts every principal of account {principal}"
+
+
+@resource_rule(
+    "iam-trust-service-scoped", area="identity", severity=Severity.HIGH, types=[ROLE],
+    description="Service principals in role trust policies are scoped with aws:SourceAccount or "
+                "aws:SourceArn (confused-deputy protection).",
+    remediation="Add Condition StringEquals aws:SourceAccount = <account id> (or ArnLike "
+                "aws:SourceArn) to each service trust statement.",
+    references=["AWS IAM: cross-service confused deputy prevention"],
+)
+def iam_trust_service_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    for sid, stmt in _trust_statements(resource):
+        principal = stmt.get("Principal")
+        services = as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        if not services:
+            continue
+        keys = {str(k).lower() for block in (stmt.get("Condition") or {}).values()
+                if isinstance(block, Mapping) for k in block}
+        if not keys & set(TRUST_CONDITION_KEYS):
+            yield (f"trust statement {sid} lets {', '.join(map(str, services))} assume the role "
+                   "without aws:SourceAccount/aws:SourceArn")
+
+
+@resource_rule(
+    "iam-permissions-boundary", area="identity", severity=Severity.MEDIUM, types=[ROLE],
+    description="Where the stack names a permissions boundary, every role carries it.",
+    remediation="Pass permissions_boundary=<boundary ARN> to every aws.iam.Role "
+                "(mlops:permissionsBoundaryArn in the stack file).",
+    config_schema={"boundaryArn": {
+        "type": "string", "default": "",
+        "description": "Required permissions boundary ARN; empty means none is required.",
+    }},
+)
+def iam_permissions_boundary(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    boundary = config.get("boundaryArn") or ""
+    if not boundary:
+        return
+    actual = get(resource.props, "permissionsBoundary")
+    if actual != boundary:
+        yield f"permissionsBoundary is {actual or 'unset'}, expected {boundary}"

@@ -1,0 +1,478 @@
+"""SageMaker rules: feature store encryption and protection, registry sharing, pipelines
+(role and definition), endpoints, models and notebooks."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from policies.core import (
+    CannotEvaluate,
+    Finding,
+    Resource,
+    Severity,
+    account_of,
+    allows,
+    as_list,
+    each,
+    get,
+    is_public_principal,
+    is_unknown,
+    iter_findings,
+    known,
+    of_type,
+    policy_document,
+    principal_values,
+    resource_rule,
+    stack_rule,
+    statements,
+    truthy,
+)
+
+FEATURE_GROUP = "aws:sagemaker/featureGroup:FeatureGroup"
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+GROUP_POLICY = "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+MODEL = "aws:sagemaker/model:Model"
+NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
+ROLE = "aws:iam/role:Role"
+BUCKET = "aws:s3/bucket:Bucket"
+
+REGISTRY_READ_ACTIONS = [
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+]
+
+
+@resource_rule(
+    "feature-group-offline-kms", area="sagemaker", severity=Severity.HIGH, types=[FEATURE_GROUP],
+    description="Feature groups with an offline store encrypt it with a customer-managed key.",
+    remediation="Set offline_store_config.s3_storage_config.kms_key_id to the environment key.",
+)
+def feature_group_offline_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    offline = get(resource.props, "offlineStoreConfig")
+    if offline and not get(offline, "s3StorageConfig.kmsKeyId"):
+        yield "offlineStoreConfig.s3StorageConfig.kmsKeyId is not set"
+
+
+@resource_rule(
+    "feature-group-online-kms", area="sagemaker", severity=Severity.HIGH, types=[FEATURE_GROUP],
+    description="Feature groups with the online store on encrypt it with a customer-managed key.",
+    remediation="Set online_store_config.security_config.kms_key_id to the environment key.",
+)
+def feature_group_online_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    online = get(resource.props, "onlineStoreConfig")
+    if online and truthy(get(online, "enableOnlineStore", False)) \
+            and not get(online, "securityConfig.kmsKeyId"):
+        yield "online store is on but onlineStoreConfig.securityConfig.kmsKeyId is not set"
+
+
+@resource_rule(
+    "feature-group-protected", area="sagemaker", severity=Severity.HIGH, types=[FEATURE_GROUP],
+    description="Feature groups are protected and retained on delete: a replacement loses the "
+                "online store and the offline table registration. Enforced in prod.",
+    remediation="Create feature groups with ResourceOptions(protect=True, "
+                "retain_on_delete=True) in prod.",
+)
+def feature_group_protected(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if not resource.protect:
+        yield "feature group is not protected (protect=True)"
+    if resource.retain_on_delete is False:
+        yield "feature group is not retained on delete (retain_on_delete=True)"
+
+
+@resource_rule(
+    "registry-policy-known-accounts", area="sagemaker", severity=Severity.HIGH,
+    types=[GROUP_POLICY],
+    description="Model package group resource policies name only configured accounts and grant "
+                "read-only actions.",
+    remediation="List the promotion accounts in mlops:promotion.targetAccounts and grant only "
+                "sagemaker:Describe*/List* actions on the group and its packages.",
+    config_schema={
+        "allowedAccounts": {"type": "array", "items": {"type": "string"}, "default": [],
+                            "description": "Accounts that may read the registry."},
+        "allowedActions": {"type": "array", "items": {"type": "string"},
+                           "default": REGISTRY_READ_ACTIONS,
+                           "description": "Actions the policy may grant."},
+    },
+)
+def registry_policy_known_accounts(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    accounts = {str(a) for a in config.get("allowedAccounts") or []}
+    actions_ok = [str(a) for a in config.get("allowedActions") or REGISTRY_READ_ACTIONS]
+    doc = policy_document(resource.props.get("resourcePolicy"), "resourcePolicy")
+    for i, stmt in enumerate(statements(doc)):
+        if not allows(stmt):
+            continue
+        sid = stmt.get("Sid") or i
+        if is_public_principal(stmt):
+            yield f"statement {sid} grants access to '*'"
+            continue
+        for principal in principal_values(stmt):
+            account = account_of(principal)
+            if account is None or account not in accounts:
+                yield f"statement {sid} names {principal}, not a configured account"
+        for action in as_list(stmt.get("Action")):
+            if not any(fnmatch.fnmatchcase(str(action), p) for p in actions_ok):
+                yield f"statement {sid} grants {action}, which is not read-only"
+
+
+def _role_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1] if ":role/" in arn else arn
+
+
+@stack_rule(
+    "pipeline-role-is-platform-role", area="sagemaker", severity=Severity.HIGH,
+    types=[PIPELINE, ROLE],
+    description="Every SageMaker pipeline runs as the environment's platform execution role "
+                "(a role of this stack whose name matches rolePattern).",
+    remediation="Pass the platform role (Iam.role.arn) as the pipeline's role_arn instead of a "
+                "project-specific or external role.",
+    config_schema={"rolePattern": {"type": "string", "default": "*-sagemaker-execution",
+                                   "description": "fnmatch pattern of the platform role name."}},
+)
+def pipeline_role_is_platform_role(
+    resources: Sequence[Resource], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    pattern = str(config.get("rolePattern") or "*-sagemaker-execution")
+    roles = {r.urn: r for r in of_type(resources, ROLE)}
+
+    def platform(role: Resource) -> bool:
+        name = get(role.props, "name") or role.name
+        return fnmatch.fnmatchcase(str(name), pattern)
+
+    def judge(pipeline: Resource) -> Iterator[str]:
+        arn = pipeline.props.get("roleArn")
+        deps = [roles[u] for u in pipeline.property_dependencies.get("roleArn") or [] if u in roles]
+        if deps:
+            if not any(platform(r) for r in deps):
+                yield f"roleArn is role {deps[0].name}, not the platform role ({pattern})"
+            return
+        if not arn:
+            yield "roleArn is not set"
+            return
+        arn = str(known(arn, "roleArn"))
+        names = {str(get(r.props, "name")) for r in roles.values() if platform(r)}
+        if _role_name(arn) not in names:
+            yield f"roleArn {arn} is not the platform role of this stack ({pattern})"
+
+    return iter_findings(of_type(resources, PIPELINE), judge)
+
+
+class _Unresolved(Exception):  # noqa: N818
+    """A definition value depends on step properties only known at run time."""
+
+
+def _resolve(value: Any, params: Mapping[str, Any]) -> Any:
+    """Resolve a pipeline-definition value: parameters to defaults, Std:Join, Execution vars."""
+    if isinstance(value, Mapping):
+        if "Get" in value:
+            ref = str(value["Get"])
+            if ref.startswith("Parameters."):
+                name = ref.split(".", 1)[1]
+                if name in params and params[name] is not None:
+                    return params[name]
+                raise _Unresolved(ref)
+            if ref.startswith("Execution."):
+                return "EXECUTION"
+            raise _Unresolved(ref)
+        if "Std:Join" in value:
+            join = value["Std:Join"]
+            parts = [_resolve(v, params) for v in as_list(join.get("Values"))]
+            return str(join.get("On", "")).join(str(p) for p in parts)
+        raise _Unresolved(json.dumps(value)[:60])
+    return value
+
+
+def _steps(steps: Any) -> Iterator[Mapping[str, Any]]:
+    for step in as_list(steps):
+        if not isinstance(step, Mapping):
+            continue
+        yield step
+        if step.get("Type") == "Condition":
+            args = step.get("Arguments") or {}
+            yield from _steps(args.get("IfSteps"))
+            yield from _steps(args.get("ElseSteps"))
+
+
+# Where each job-like step type keeps the settings the platform rules look at.
+_STEP_FIELDS: dict[str, dict[str, Any]] = {
+    "Processing": {
+        "instance": "ProcessingResources.ClusterConfig.InstanceType",
+        "volume_kms": "ProcessingResources.ClusterConfig.VolumeKmsKeyId",
+        "output_kms": "ProcessingOutputConfig.KmsKeyId",
+        "outputs": ("ProcessingOutputConfig.Outputs", "S3Output.S3Uri"),
+        "runtime": "StoppingCondition.MaxRuntimeInSeconds",
+    },
+    "Training": {
+        "instance": "ResourceConfig.InstanceType",
+        "volume_kms": "ResourceConfig.VolumeKmsKeyId",
+        "output_kms": "OutputDataConfig.KmsKeyId",
+        "output": "OutputDataConfig.S3OutputPath",
+        "runtime": "StoppingCondition.MaxRuntimeInSeconds",
+    },
+    "Transform": {
+        "instance": "TransformResources.InstanceType",
+        "volume_kms": "TransformResources.VolumeKmsKeyId",
+        "output_kms": "TransformOutput.KmsKeyId",
+        "output": "TransformOutput.S3OutputPath",
+    },
+}
+
+
+def _lookup(args: Mapping[str, Any], path: str) -> Any:
+    current: Any = args
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _bucket_of(uri: str) -> str | None:
+    if not uri.startswith("s3://"):
+        return None
+    return uri[5:].split("/", 1)[0]
+
+
+def check_definition(
+    definition: Mapping[str, Any], *, buckets: set[str], instance_types: Sequence[str],
+    max_runtime: int,
+) -> Iterator[str]:
+    """Platform rules on one pipeline definition; messages name the step. A value known only at
+    run time makes that check "cannot evaluate" without hiding the other steps' violations."""
+    params = {str(p.get("Name")): p.get("DefaultValue")
+              for p in as_list(definition.get("Parameters")) if isinstance(p, Mapping)}
+    unknown: CannotEvaluate | None = None
+    for step in _steps(definition.get("Steps")):
+        try:
+            yield from _check_step(step, params, buckets, instance_types, max_runtime)
+        except CannotEvaluate as exc:
+            unknown = unknown or exc
+    if unknown is not None:
+        raise unknown
+
+
+def _check_step(
+    step: Mapping[str, Any], params: Mapping[str, Any], buckets: set[str],
+    instance_types: Sequence[str], max_runtime: int,
+) -> Iterator[str]:
+    kind = str(step.get("Type"))
+    args = step.get("Arguments") or {}
+    if kind == "Tuning":
+        args, kind = args.get("TrainingJobDefinition") or {}, "Training"
+    fields = _STEP_FIELDS.get(kind)
+    if not fields:
+        return
+    name = step.get("Name")
+
+    def value(path: str, raw: Any = None, label: str | None = None) -> Any:
+        try:
+            return _resolve(_lookup(args, path) if raw is None else raw, params)
+        except _Unresolved as exc:
+            raise CannotEvaluate(f"step {name}: {label or path} ({exc})") from None
+
+    def encryption() -> Iterator[str]:
+        if not value(fields["volume_kms"]):
+            yield f"step {name}: {fields['volume_kms']} is not set (volumes unencrypted by CMK)"
+
+    def output_encryption() -> Iterator[str]:
+        if not value(fields["output_kms"]):
+            yield f"step {name}: {fields['output_kms']} is not set (outputs not encrypted by CMK)"
+
+    def instance() -> Iterator[str]:
+        itype = value(fields["instance"])
+        if instance_types and itype not in instance_types:
+            yield f"step {name}: instance type {itype} is not allowed ({', '.join(instance_types)})"
+
+    def runtime() -> Iterator[str]:
+        if "runtime" not in fields:
+            return
+        seconds = value(fields["runtime"])
+        if seconds is None:
+            yield f"step {name}: {fields['runtime']} is not set"
+        elif int(float(seconds)) > max_runtime:
+            yield f"step {name}: max runtime {int(float(seconds))}s exceeds {max_runtime}s"
+
+    def destinations() -> Iterator[str]:
+        uris: list[Any] = []
+        if "output" in fields:
+            uris.append(value(fields["output"]))
+        if "outputs" in fields:
+            container, leaf = fields["outputs"]
+            for i, item in enumerate(as_list(_lookup(args, container))):
+                raw = _lookup(item, leaf) if isinstance(item, Mapping) else None
+                if raw is not None:
+                    uris.append(value("", raw, f"{container}[{i}].{leaf}"))
+        for uri in uris:
+            if uri is not None and _bucket_of(str(uri)) not in buckets:
+                yield f"step {name}: writes to {uri}, not a bucket of this platform"
+
+    yield from each(encryption, output_encryption, instance, runtime, destinations)
+
+
+@stack_rule(
+    "pipeline-definition-rules", area="sagemaker", severity=Severity.HIGH,
+    types=[PIPELINE, BUCKET],
+    description="Every step of every pipeline definition encrypts volumes and outputs with KMS, "
+                "uses an allowed instance type, sets a max runtime within the limit and writes "
+                "only to the platform's buckets.",
+    remediation="Build the pipeline from the platform context (kms key, buckets, allowed "
+                "instance types, max runtime) in pipelines/<project>/pipeline.py.",
+    config_schema={
+        "allowedInstanceTypes": {"type": "array", "items": {"type": "string"}, "default": [],
+                                 "description": "Allowed instance types; empty allows any."},
+        "maxRuntimeSeconds": {"type": "integer", "minimum": 60, "default": 86400,
+                              "description": "Longest allowed MaxRuntimeInSeconds."},
+        "extraOutputBuckets": {"type": "array", "items": {"type": "string"}, "default": [],
+                               "description": "Buckets outside the stack steps may write to."},
+    },
+)
+def pipeline_definition_rules(
+    resources: Sequence[Resource], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    buckets = {str(b.props.get("bucket")) for b in of_type(resources, BUCKET)
+               if b.props.get("bucket") and not is_unknown(b.props.get("bucket"))}
+    buckets |= {str(b) for b in config.get("extraOutputBuckets") or []}
+    itypes = [str(t) for t in config.get("allowedInstanceTypes") or []]
+    max_runtime = int(config.get("maxRuntimeSeconds") or 86400)
+
+    def judge(pipeline: Resource) -> Iterator[str]:
+        raw = pipeline.props.get("pipelineDefinition")
+        if raw is None:
+            if pipeline.props.get("pipelineDefinitionS3Location"):
+                raise CannotEvaluate("pipelineDefinitionS3Location (definition stored in S3)")
+            yield "pipeline has no pipelineDefinition"
+            return
+        known(raw, "pipelineDefinition")
+        try:
+            definition = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError as exc:
+            yield f"pipelineDefinition is not JSON: {exc.msg}"
+            return
+        if not isinstance(definition, Mapping):
+            yield "pipelineDefinition is not a JSON object"
+            return
+        yield from check_definition(definition, buckets=buckets, instance_types=itypes,
+                                    max_runtime=max_runtime)
+
+    return iter_findings(of_type(resources, PIPELINE), judge)
+
+
+@resource_rule(
+    "endpoint-config-kms", area="sagemaker", severity=Severity.HIGH, types=[ENDPOINT_CONFIG],
+    description="Endpoint configurations encrypt the ML storage volumes with a customer key.",
+    remediation="Set kms_key_arn on the EndpointConfiguration to the environment key.",
+    references=["CKV_AWS_98"],
+)
+def endpoint_config_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if not get(resource.props, "kmsKeyArn"):
+        yield "kmsKeyArn is not set"
+
+
+@resource_rule(
+    "endpoint-data-capture-kms", area="sagemaker", severity=Severity.MEDIUM,
+    types=[ENDPOINT_CONFIG],
+    description="Endpoints capture request/response data for monitoring, encrypted with KMS.",
+    remediation="Set data_capture_config with enable_capture=True, a destination in the "
+                "platform bucket and kms_key_id.",
+)
+def endpoint_data_capture_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    capture = get(resource.props, "dataCaptureConfig")
+    if not capture or not truthy(get(capture, "enableCapture", True)):
+        yield "data capture is off (dataCaptureConfig.enableCapture)"
+    elif not get(capture, "kmsKeyId"):
+        yield "dataCaptureConfig.kmsKeyId is not set"
+
+
+@resource_rule(
+    "endpoint-min-instances", area="sagemaker", severity=Severity.HIGH, types=[ENDPOINT_CONFIG],
+    description="Production variants run at least minInstances instances (spread over "
+                "availability zones). Enforced in prod.",
+    remediation="Set initial_instance_count >= 2 on every production variant.",
+    references=["Security Hub SageMaker.4"],
+    config_schema={"minInstances": {"type": "integer", "minimum": 1, "default": 2,
+                                    "description": "Smallest instance count per variant."}},
+)
+def endpoint_min_instances(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    minimum = int(config.get("minInstances", 2))
+    for i, variant in enumerate(as_list(get(resource.props, "productionVariants"))):
+        if get(variant, "serverlessConfig"):
+            continue
+        count = get(variant, "initialInstanceCount", 1)
+        if int(float(count)) < minimum:
+            name = get(variant, "variantName") or i
+            yield f"variant {name} has {int(float(count))} instance(s), fewer than {minimum}"
+
+
+@resource_rule(
+    "model-network-isolation", area="sagemaker", severity=Severity.MEDIUM, types=[MODEL],
+    description="Models run with network isolation: containers make no outbound calls.",
+    remediation="Set enable_network_isolation=True on the aws.sagemaker.Model.",
+    references=["CKV_AWS_370"],
+)
+def model_network_isolation(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if not truthy(get(resource.props, "enableNetworkIsolation", False)):
+        yield "enableNetworkIsolation is not true"
+
+
+@resource_rule(
+    "endpoint-auto-rollback", area="sagemaker", severity=Severity.MEDIUM, types=[ENDPOINT],
+    description="Endpoints update blue/green (or rolling) with CloudWatch alarms that roll "
+                "back a bad deployment automatically.",
+    remediation="Set deployment_config.blue_green_update_policy and "
+                "deployment_config.auto_rollback_configuration.alarms (5XX and latency alarms).",
+)
+def endpoint_auto_rollback(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    deployment = get(resource.props, "deploymentConfig")
+    if not deployment:
+        yield "no deploymentConfig (blue/green with auto-rollback alarms)"
+        return
+
+    def policy() -> Iterator[str]:
+        if not (get(deployment, "blueGreenUpdatePolicy")
+                or get(deployment, "rollingUpdatePolicy")):
+            yield "deploymentConfig has no blueGreenUpdatePolicy"
+
+    def alarms() -> Iterator[str]:
+        if not as_list(get(deployment, "autoRollbackConfiguration.alarms")):
+            yield "deploymentConfig.autoRollbackConfiguration has no alarms"
+
+    yield from each(policy, alarms)
+
+
+@resource_rule(
+    "notebook-kms", area="sagemaker", severity=Severity.HIGH, types=[NOTEBOOK],
+    description="Notebook instances encrypt their storage volume with a customer key.",
+    remediation="Set kms_key_id on the NotebookInstance.",
+    references=["CKV_AWS_22"],
+)
+def notebook_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if not get(resource.props, "kmsKeyId"):
+        yield "kmsKeyId is not set"
+
+
+@resource_rule(
+    "notebook-no-direct-internet", area="sagemaker", severity=Severity.HIGH, types=[NOTEBOOK],
+    description="Notebook instances have no direct internet access (traffic goes through the "
+                "VPC).",
+    remediation="Set direct_internet_access='Disabled' and a subnet_id.",
+    references=["CKV_AWS_122", "Security Hub SageMaker.2"],
+)
+def notebook_no_direct_internet(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if get(resource.props, "directInternetAccess", "Enabled") != "Disabled":
+        yield "directInternetAccess is not Disabled"
+
+
+@resource_rule(
+    "notebook-no-root", area="sagemaker", severity=Severity.MEDIUM, types=[NOTEBOOK],
+    description="Notebook users have no root access.",
+    remediation="Set root_access='Disabled' on the NotebookInstance.",
+    references=["CKV_AWS_307", "Security Hub SageMaker.3"],
+)
+def notebook_no_root(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    if get(resource.props, "rootAccess", "Enabled") != "Disabled":
+        yield "rootAccess is not Disabled"

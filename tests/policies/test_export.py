@@ -1,0 +1,105 @@
+"""`mlops export terraform-plan`: Terraform plan JSON that Terraform-plan scanners can read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlops.export.terraform import convert_object, snake, terraform_type, to_terraform_plan
+from mlops.offline.plan import load_plan
+from tests.policies.test_cli import ROOT, run_cli, save_plan
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(("token", "expected"), [
+    ("aws:s3/bucket:Bucket", "aws_s3_bucket"),
+    ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws_s3_bucket_public_access_block"),
+    ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+     "aws_s3_bucket_server_side_encryption_configuration"),
+    ("aws:s3/bucketObjectv2:BucketObjectv2", "aws_s3_object"),
+    ("aws:kms/key:Key", "aws_kms_key"),
+    ("aws:iam/rolePolicy:RolePolicy", "aws_iam_role_policy"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws_cloudwatch_metric_alarm"),
+    ("aws:sagemaker/featureGroup:FeatureGroup", "aws_sagemaker_feature_group"),
+    ("aws:scheduler/schedule:Schedule", "aws_scheduler_schedule"),
+    ("mlops:storage:SecureBucket", None),
+])
+def test_terraform_types(token, expected):
+    assert terraform_type(token) == expected
+
+
+def test_attributes_are_snake_case_blocks_are_lists_maps_stay_maps():
+    converted = convert_object({
+        "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms",
+                                                          "kmsMasterKeyId": "k"},
+                   "bucketKeyEnabled": True}],
+        "tags": {"mlops:project": "churn"},
+        "deletionWindowInDays": 30.0,
+    })
+    assert converted == {
+        "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms",
+                                                               "kms_master_key_id": "k"}],
+                  "bucket_key_enabled": True}],
+        "tags": {"mlops:project": "churn"},
+        "deletion_window_in_days": 30,
+    }
+    assert snake("kmsMasterKeyId") == "kms_master_key_id"
+
+
+def test_shipped_plan_exports_with_references(plans):
+    doc = to_terraform_plan(plans["prod"], "eu-west-1", {"mlops:environment": "prod"})
+    resources = {r["address"]: r for r in doc["planned_values"]["root_module"]["resources"]}
+    cloud = [r for r in plans["prod"].custom_resources() if r.type.startswith("aws:")]
+    assert len(resources) == len(cloud)
+    bucket = resources["aws_s3_bucket.storage_raw_data"]
+    assert bucket["values"]["bucket"].startswith("mlops-prod-raw-data-")
+    assert bucket["values"]["tags_all"] == {"mlops:environment": "prod"}
+    pab = "aws_s3_bucket_public_access_block.storage_raw_data_public_access_block"
+    assert resources[pab]["values"]["block_public_acls"] is True
+    assert "bucket" not in resources[pab]["values"]  # computed at apply time
+    change = next(c for c in doc["resource_changes"] if c["address"] == pab)
+    assert change["change"]["actions"] == ["create"]
+    assert change["change"]["after_unknown"] == {"bucket": True}
+    config = next(c for c in doc["configuration"]["root_module"]["resources"]
+                  if c["address"] == pab)
+    assert config["expressions"]["bucket"]["references"] == [
+        "aws_s3_bucket.storage_raw_data.id", "aws_s3_bucket.storage_raw_data"]
+    assert doc["configuration"]["provider_config"]["aws"]["expressions"]["region"] == {
+        "constant_value": "eu-west-1"}
+    # policies stay in values (scanners read them), with references to what they mention
+    policy = resources["aws_s3_bucket_policy.storage_raw_data_policy"]["values"]["policy"]
+    assert json.loads(policy)["Statement"][0]["Sid"] == "DenyInsecureTransport"
+
+
+def test_export_cli_writes_file(plans, monkeypatch, capsys, tmp_path):
+    out = tmp_path / "prod.tfplan.json"
+    code, stdout, err = run_cli(monkeypatch, capsys, ROOT, "export", "terraform-plan", "--stack",
+                                "prod", "--plan", str(save_plan(plans, "prod", tmp_path)),
+                                "--output", str(out))
+    assert code == 0 and stdout == "" and f"wrote {out}" in err
+    doc = json.loads(out.read_text())
+    assert doc["format_version"] and doc["planned_values"]["root_module"]["resources"]
+
+
+def test_export_cli_stdout_and_bad_plan(monkeypatch, capsys, tmp_path):
+    code, stdout, _ = run_cli(monkeypatch, capsys, ROOT, "export", "terraform-plan", "--stack",
+                              "prod", "--plan", str(DATA / "insecure-plan.json"))
+    assert code == 0
+    types = {r["type"] for r in json.loads(stdout)["planned_values"]["root_module"]["resources"]}
+    assert {"aws_s3_bucket", "aws_sns_topic", "aws_iam_role_policy",
+            "aws_sagemaker_feature_group"} <= types
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = run_cli(monkeypatch, capsys, ROOT, "export", "terraform-plan", "--stack",
+                           "prod", "--plan", str(bad))
+    assert code == 2 and err.startswith(f"error: {bad}:1:2: invalid JSON")
+
+
+def test_insecure_plan_values_carry_the_problems():
+    doc = to_terraform_plan(load_plan(DATA / "insecure-plan.json"), "eu-west-1")
+    values = {r["address"]: r["values"] for r in doc["planned_values"]["root_module"]["resources"]}
+    assert values["aws_sns_topic.alerts"].get("kms_master_key_id") is None
+    assert values["aws_s3_bucket_public_access_block.public_data_pab"]["block_public_acls"] is False
