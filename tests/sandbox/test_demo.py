@@ -1,0 +1,60 @@
+"""`make demo` as a new user runs it: `mlops demo` twice on a fresh sandbox, both exit 0."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from mlops.commands.demo import STEPS
+from tests.sandbox.conftest import run_mlops
+
+
+def test_demo_runs_twice_and_leaves_what_it_says(sandbox) -> None:
+    started = time.monotonic()
+    first = run_mlops(["demo"], sandbox, timeout=120)
+    first_seconds = time.monotonic() - started
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Traceback" not in first.stderr
+    for step in STEPS:
+        assert step.title in first.stdout
+    assert "v1 is Approved" in first.stdout
+    assert "the alert topic delivered it" in first.stdout
+    assert "in the sandbox now" in first.stdout
+    assert first_seconds < 90
+
+    second = run_mlops(["demo"], sandbox, timeout=120)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "v2 is Approved" in second.stdout
+
+    from mlops.sandbox import server
+
+    state = server.read_state()
+    assert state is not None, "the demo leaves the sandbox running for a look around"
+    stacks = json.loads((Path(sandbox["MLOPS_SANDBOX_DIR"]) / "stacks.json").read_text())
+    assert sorted(stacks) == ["dev", "prod", "staging"]
+    assert all(info["failed"] == 0 for info in stacks.values())
+    dev = stacks["dev"]["outputs"]
+
+    sm, s3, cw = state.client("sagemaker"), state.client("s3"), state.client("cloudwatch")
+    packages = sm.list_model_packages(ModelPackageGroupName="mlops-dev-churn")[
+        "ModelPackageSummaryList"]
+    assert [p["ModelApprovalStatus"] for p in packages] == ["Approved", "Approved"]
+    described = sm.describe_model_package(ModelPackageName=packages[0]["ModelPackageArn"])
+    artifact = described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    bucket, key = artifact.removeprefix("s3://").split("/", 1)
+    assert bucket == dev["buckets"]["model-artifacts"]
+    head = s3.head_object(Bucket=bucket, Key=key)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == dev["keyArn"]
+    assert "0.91" in described["CustomerMetadataProperties"].values()
+    routed = [a for a in cw.describe_alarms(AlarmNamePrefix="mlops-dev")["MetricAlarms"]
+              if dev["topicArn"] in a["AlarmActions"]]
+    assert routed, "an alarm of dev notifies the dev alert topic"
+    queue = state.client("sqs").get_queue_url(QueueName="mlops-dev-alerts-demo-inbox")["QueueUrl"]
+    assert queue
+    if "Promote to staging" in second.stdout and "skipped promotion" not in second.stdout:
+        for stack in ("staging", "prod"):
+            promoted = sm.list_model_packages(ModelPackageGroupName=f"mlops-{stack}-churn")[
+                "ModelPackageSummaryList"]
+            assert len(promoted) == 2, f"each run promoted one version into {stack}"

@@ -1,0 +1,366 @@
+"""The moto-backed engine, in-process: every resource type, dev inspected with plain boto3."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pulumi
+import pytest
+from pulumi.runtime import MockResourceArgs
+
+from mlops.offline.engine import (
+    APPLIED,
+    CAVEATS,
+    CREATED,
+    FAILED,
+    HANDLERS,
+    NOT_SIMULATED,
+    Ctx,
+    MotoCloud,
+    apply_stack,
+)
+from mlops.offline.fakes import Cloud
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+
+
+def client(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)
+
+
+def engine() -> MotoCloud:
+    return MotoCloud(Ctx(cloud=Cloud(account_id=ACCOUNT, region=REGION), stack="test",
+                         default_tags={"mlops:environment": "test"}))
+
+
+def register(cloud: MotoCloud, token: str, name: str, inputs: dict) -> tuple[str | None, dict]:
+    return cloud.new_resource(MockResourceArgs(typ=token, name=name, inputs=inputs,
+                                               provider=None, resource_id=None, custom=True))
+
+
+# --- every type the platform creates ------------------------------------------------------------
+
+def test_every_type_of_the_shipped_stacks_has_a_handler(plans) -> None:
+    types = {t for plan in plans.values() for t in plan.type_counts()}
+    assert types, "the shipped stacks create resources"
+    assert sorted(types - set(HANDLERS)) == []
+
+
+KMS_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    "Action": "kms:*", "Resource": "*"}]})
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/r"
+BUCKET = "b-123456789012-eu-west-1"
+LOGS = "logs-123456789012-eu-west-1"
+
+
+def _prereqs(cloud: MotoCloud) -> dict[str, str]:
+    """What dependent resources point at, created through the engine itself."""
+    _, key = register(cloud, "aws:kms/key:Key", "k", {
+        "description": "k", "enableKeyRotation": True, "policy": KMS_POLICY,
+        "keyUsage": "ENCRYPT_DECRYPT", "customerMasterKeySpec": "SYMMETRIC_DEFAULT"})
+    register(cloud, "aws:s3/bucket:Bucket", "b", {"bucket": BUCKET})
+    register(cloud, "aws:s3/bucket:Bucket", "l", {"bucket": LOGS})
+    register(cloud, "aws:s3/bucketPolicy:BucketPolicy", "lp", {"bucket": LOGS, "policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": f"arn:aws:s3:::{LOGS}/*",
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+             "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{LOGS}/*"}]})})
+    register(cloud, "aws:iam/role:Role", "r", {"name": "r", "assumeRolePolicy": TRUST})
+    _, topic = register(cloud, "aws:sns/topic:Topic", "t", {"name": "t"})
+    register(cloud, "aws:cloudwatch/eventRule:EventRule", "rule", {
+        "name": "rule", "eventPattern": json.dumps({"source": ["aws.sagemaker"]})})
+    register(cloud, "aws:sagemaker/modelPackageGroup:ModelPackageGroup", "g", {
+        "modelPackageGroupName": "g"})
+    policy = client("iam").create_policy(PolicyName="managed", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+                                                "Resource": "*"}]}))["Policy"]["Arn"]
+    return {"key": key["keyId"], "keyArn": key["arn"], "topic": topic["arn"], "policy": policy}
+
+
+def _samples(p: dict[str, str]) -> dict[str, tuple[dict, Any]]:
+    """token -> (camelCase inputs as Pulumi sends them, check through plain boto3)."""
+    s3, sm = client("s3"), client("sagemaker")
+    return {
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (
+            {"bucket": BUCKET, "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+            lambda: s3.get_bucket_ownership_controls(Bucket=BUCKET)["OwnershipControls"][
+                "Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"),
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
+            {"bucket": BUCKET, "blockPublicAcls": True, "blockPublicPolicy": True,
+             "ignorePublicAcls": True, "restrictPublicBuckets": True},
+            lambda: all(s3.get_public_access_block(Bucket=BUCKET)[
+                "PublicAccessBlockConfiguration"].values())),
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+            {"bucket": BUCKET, "rules": [{"bucketKeyEnabled": True,
+                                          "applyServerSideEncryptionByDefault": {
+                                              "sseAlgorithm": "aws:kms",
+                                              "kmsMasterKeyId": p["keyArn"]}}]},
+            lambda: s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"][
+                "Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == p["keyArn"]),
+        "aws:s3/bucketVersioning:BucketVersioning": (
+            {"bucket": BUCKET, "versioningConfiguration": {"status": "Enabled"}},
+            lambda: s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"),
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
+            {"bucket": BUCKET, "rules": [{
+                "id": "r", "status": "Enabled", "filter": {"prefix": ""},
+                "noncurrentVersionExpiration": {"noncurrentDays": 7.0},
+                "abortIncompleteMultipartUpload": {"daysAfterInitiation": 3.0}}]},
+            lambda: s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"][0][
+                "NoncurrentVersionExpiration"]["NoncurrentDays"] == 7),
+        "aws:s3/bucketLogging:BucketLogging": (
+            {"bucket": BUCKET, "targetBucket": LOGS, "targetPrefix": f"{BUCKET}/"},
+            lambda: s3.get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"]["TargetBucket"] == LOGS),
+        "aws:s3/bucketObjectv2:BucketObjectv2": (
+            {"bucket": BUCKET, "key": "code/train.py", "source": pulumi.StringAsset("print(1)\n"),
+             "serverSideEncryption": "aws:kms", "kmsKeyId": p["keyArn"],
+             "tags": {"mlops:project": "churn"}},
+            lambda: s3.get_object(Bucket=BUCKET, Key="code/train.py")["Body"].read()
+            == b"print(1)\n" and len(s3.list_object_versions(Bucket=BUCKET,
+                                                               Prefix="code/")["Versions"]) == 1),
+        "aws:kms/alias:Alias": (
+            {"name": "alias/sample", "targetKeyId": p["key"]},
+            lambda: any(a["AliasName"] == "alias/sample" and a["TargetKeyId"] == p["key"]
+                        for a in client("kms").list_aliases()["Aliases"])),
+        "aws:iam/rolePolicy:RolePolicy": (
+            {"role": "r", "name": "inline", "policy": json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                                                        "Action": "s3:ListBucket",
+                                                        "Resource": "*"}]})},
+            lambda: client("iam").list_role_policies(RoleName="r")["PolicyNames"] == ["inline"]),
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
+            {"role": "r", "policyArn": p["policy"]},
+            lambda: len(client("iam").list_attached_role_policies(RoleName="r")[
+                "AttachedPolicies"]) == 1),
+        "aws:sns/topicPolicy:TopicPolicy": (
+            {"arn": p["topic"], "policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "Mine", "Effect": "Allow", "Principal": {"AWS": ACCOUNT},
+                "Action": "sns:Publish", "Resource": p["topic"]}]})},
+            lambda: "Mine" in client("sns").get_topic_attributes(TopicArn=p["topic"])[
+                "Attributes"]["Policy"]),
+        "aws:sns/topicSubscription:TopicSubscription": (
+            {"topic": p["topic"], "protocol": "email", "endpoint": "a@example.com"},
+            lambda: client("sns").list_subscriptions_by_topic(TopicArn=p["topic"])[
+                "Subscriptions"][0]["Endpoint"] == "a@example.com"),
+        "aws:cloudwatch/eventTarget:EventTarget": (
+            {"rule": "rule", "arn": p["topic"]},
+            lambda: client("events").list_targets_by_rule(Rule="rule")["Targets"][0]["Arn"]
+            == p["topic"]),
+        "aws:cloudwatch/dashboard:Dashboard": (
+            {"dashboardName": "d", "dashboardBody": json.dumps({"widgets": []})},
+            lambda: client("cloudwatch").get_dashboard(DashboardName="d")["DashboardName"] == "d"),
+        "aws:cloudwatch/metricAlarm:MetricAlarm": (
+            {"name": "a", "comparisonOperator": "GreaterThanOrEqualToThreshold",
+             "evaluationPeriods": 1.0, "metricName": "ExecutionFailed",
+             "namespace": "AWS/Sagemaker/ModelBuildingPipeline", "period": 300.0,
+             "statistic": "Sum", "threshold": 1.0, "alarmActions": [p["topic"]],
+             "dimensions": {"PipelineName": "mlops-test-churn"}},
+            lambda: client("cloudwatch").describe_alarms(AlarmNames=["a"])["MetricAlarms"][0][
+                "AlarmActions"] == [p["topic"]]),
+        "aws:cloudwatch/logGroup:LogGroup": (
+            {"name": "/aws/sagemaker/test", "retentionInDays": 30.0},
+            lambda: client("logs").describe_log_groups(logGroupNamePrefix="/aws/sagemaker/test")[
+                "logGroups"][0]["retentionInDays"] == 30),
+        "aws:sagemaker/featureGroup:FeatureGroup": (
+            {"featureGroupName": "fg", "recordIdentifierFeatureName": "customer_id",
+             "eventTimeFeatureName": "event_time", "roleArn": ROLE_ARN,
+             "featureDefinitions": [{"featureName": "customer_id", "featureType": "String"},
+                                    {"featureName": "event_time", "featureType": "String"},
+                                    {"featureName": "tenure", "featureType": "Integral"}],
+             "offlineStoreConfig": {"s3StorageConfig": {"s3Uri": f"s3://{BUCKET}/fs",
+                                                        "kmsKeyId": p["keyArn"]},
+                                    "disableGlueTableCreation": False},
+             "onlineStoreConfig": {"enableOnlineStore": True,
+                                   "securityConfig": {"kmsKeyId": p["keyArn"]}}},
+            lambda: len(sm.describe_feature_group(FeatureGroupName="fg")[
+                "FeatureDefinitions"]) == 3),
+        "aws:sagemaker/pipeline:Pipeline": (
+            {"pipelineName": "pl", "pipelineDisplayName": "pl", "roleArn": ROLE_ARN,
+             "pipelineDefinition": json.dumps({"Version": "2020-12-01", "Steps": []}),
+             "parallelismConfiguration": {"maxParallelExecutionSteps": 2.0}},
+            lambda: sm.describe_pipeline(PipelineName="pl")["RoleArn"] == ROLE_ARN),
+        "aws:scheduler/schedule:Schedule": (
+            {"name": "nightly", "scheduleExpression": "cron(0 2 * * ? *)",
+             "flexibleTimeWindow": {"mode": "OFF"},
+             "target": {"arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/pl",
+                        "roleArn": ROLE_ARN,
+                        "sagemakerPipelineParameters": {
+                            "pipelineParameters": [{"name": "Mode", "value": "full"}]}}},
+            lambda: client("scheduler").get_schedule(Name="nightly")["Target"][
+                "SageMakerPipelineParameters"]["PipelineParameterList"][0]["Value"] == "full"),
+    }
+
+
+TESTED_DIRECTLY = {"aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:iam/role:Role",
+                   "aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule",
+                   "aws:s3/bucketPolicy:BucketPolicy",
+                   "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+                   "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"}
+
+
+def test_samples_cover_every_handler() -> None:
+    sampled = set(_samples({"key": "", "keyArn": "", "topic": "", "policy": ""}))
+    assert sampled | TESTED_DIRECTLY == set(HANDLERS)
+
+
+@pytest.mark.parametrize("token", sorted(set(HANDLERS) - TESTED_DIRECTLY))
+def test_engine_creates_each_type(moto_backend, token: str) -> None:
+    cloud = engine()
+    prereqs = _prereqs(cloud)
+    inputs, check = _samples(prereqs)[token]
+    physical, outputs = register(cloud, token, "sample", inputs)
+    outcome = cloud.outcomes[-1]
+    assert (outcome.type, outcome.status) == (token, CREATED)
+    assert outcome.detail == CAVEATS.get(token, "")
+    assert physical and outputs
+    assert check(), f"{token} is not visible through boto3"
+    register(cloud, token, "sample", inputs)  # idempotent: applied again, nothing new
+    assert cloud.outcomes[-1].status == APPLIED
+    assert check()
+    assert all(o.status in (CREATED, APPLIED) for o in cloud.outcomes)
+
+
+def test_prerequisite_types_are_real(moto_backend) -> None:
+    cloud = engine()
+    p = _prereqs(cloud)
+    assert {o.status for o in cloud.outcomes} == {CREATED}
+    kms = client("kms")
+    assert kms.get_key_rotation_status(KeyId=p["key"])["KeyRotationEnabled"] is True
+    assert p["keyArn"] == kms.describe_key(KeyId=p["key"])["KeyMetadata"]["Arn"]
+    assert client("iam").get_role(RoleName="r")["Role"]["Arn"] == ROLE_ARN
+    assert client("sns").get_topic_attributes(TopicArn=p["topic"])
+    group = client("sagemaker").describe_model_package_group(ModelPackageGroupName="g")
+    assert group["ModelPackageGroupArn"].endswith(":model-package-group/g")
+    tags = client("s3").get_bucket_tagging(Bucket=BUCKET)["TagSet"]
+    assert {"Key": "mlops:environment", "Value": "test"} in tags
+
+
+def test_moto_gaps_and_unknown_types_are_listed_not_dropped(moto_backend) -> None:
+    cloud = engine()
+    _, outputs = register(cloud, "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
+                          "gp", {"modelPackageGroupName": "g", "resourcePolicy": "{}"})
+    _, vpc = register(cloud, "aws:ec2/vpc:Vpc", "net", {"cidrBlock": "10.0.0.0/16"})
+    policy, unknown = cloud.outcomes
+    assert (policy.status, unknown.status) == (NOT_SIMULATED, NOT_SIMULATED)
+    assert "PutModelPackageGroupPolicy" in policy.detail
+    assert "no sandbox handler" in unknown.detail
+    assert vpc["cidrBlock"] == "10.0.0.0/16"  # dependents still get the inputs back
+
+
+def test_a_failing_call_is_reported_as_failed(moto_backend) -> None:
+    cloud = engine()
+    register(cloud, "aws:iam/rolePolicy:RolePolicy", "p",
+             {"role": "missing", "name": "x", "policy": "{}"})
+    assert cloud.outcomes[0].status == FAILED
+    assert "NoSuchEntity" in cloud.outcomes[0].detail
+
+
+# --- the dev stack, applied and inspected with plain boto3 ------------------------------------
+
+@pytest.fixture
+def dev(moto_backend):
+    return apply_stack(ROOT, "dev")
+
+
+def test_dev_applies_every_resource(dev) -> None:
+    assert len(dev.outcomes) == len(dev.plan.custom_resources())
+    assert dev.failed == []
+    assert {o.status for o in dev.outcomes} == {CREATED}
+    assert len(dev.rows()) == len(dev.outcomes)
+    assert dev.plan.outputs["keyArn"].startswith(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/")
+
+
+def test_dev_as_aws_apis_report_it(dev) -> None:
+    outputs = dev.plan.outputs
+    key_arn = outputs["keyArn"]
+    s3 = client("s3")
+    names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert set(outputs["buckets"].values()) == names and len(names) == 5
+    for purpose, bucket in outputs["buckets"].items():
+        rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+            "Rules"][0]
+        assert rule["ApplyServerSideEncryptionByDefault"] == {
+            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+        assert rule["BucketKeyEnabled"] is True
+        assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True}
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        sids = [s["Sid"] for s in json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])[
+            "Statement"]]
+        assert "DenyInsecureTransport" in sids
+        if purpose != "access-logs":
+            assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"] == \
+                outputs["buckets"]["access-logs"]
+    kms = client("kms")
+    key_id = key_arn.rsplit("/", 1)[-1]
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    assert "PlatformRolesUseKey" in kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+    assert {"AliasName": "alias/mlops-dev", "TargetKeyId": key_id}.items() <= next(
+        a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/mlops-dev").items()
+    iam = client("iam")
+    assert iam.get_role(RoleName="mlops-dev-sagemaker-execution")["Role"]["Arn"] == \
+        outputs["roleArn"]
+    assert iam.list_role_policies(RoleName="mlops-dev-sagemaker-execution")["PolicyNames"] == [
+        "environment-scoped-access"]
+    sns = client("sns")
+    attributes = sns.get_topic_attributes(TopicArn=outputs["topicArn"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == key_arn
+    assert "EventsAndAlarmsOfThisAccountPublish" in attributes["Policy"]
+    events = client("events")
+    for rule in ("mlops-dev-model-package-state", "mlops-dev-pipeline-execution-failed"):
+        assert events.list_targets_by_rule(Rule=rule)["Targets"][0]["Arn"] == outputs["topicArn"]
+    sm = client("sagemaker")
+    for group in outputs["modelPackageGroups"].values():
+        assert sm.describe_model_package_group(ModelPackageGroupName=group)
+    cw = client("cloudwatch")
+    assert cw.get_dashboard(DashboardName="mlops-dev")["DashboardName"] == "mlops-dev"
+    # Alarms (the projects' alarms, when the stack has them) report the actions the program set.
+    for alarm in dev.plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        found = cw.describe_alarms(AlarmNames=[alarm.inputs["name"]])["MetricAlarms"][0]
+        assert found["AlarmActions"] == alarm.inputs.get("alarmActions", [])
+
+
+def test_reapply_is_idempotent_and_updates_changed_inputs(moto_backend, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    for part in ("stacks", "pipelines"):
+        shutil.copytree(ROOT / part, root / part)
+    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    first = apply_stack(root, "dev")
+    keys = client("kms").list_keys()["Keys"]
+    stack_file = root / "stacks" / "Pulumi.dev.yaml"
+    text = stack_file.read_text()
+    assert "mlops:noncurrentVersionExpiryDays: 7" in text
+    stack_file.write_text(text.replace("mlops:noncurrentVersionExpiryDays: 7",
+                                       "mlops:noncurrentVersionExpiryDays: 11"))
+    second = apply_stack(root, "dev")
+    assert {o.status for o in second.outcomes} == {APPLIED}
+    assert len(second.outcomes) == len(first.outcomes)
+    assert client("kms").list_keys()["Keys"] == keys
+    assert len(client("s3").list_buckets()["Buckets"]) == 5
+    assert len(client("sns").list_subscriptions()["Subscriptions"]) == 1
+    assert second.plan.outputs == first.plan.outputs
+    bucket = first.plan.outputs["buckets"]["raw-data"]
+    rule = client("s3").get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 11
+
+
+def test_objects_can_be_written_as_the_bucket_policy_requires(dev) -> None:
+    bucket, key_arn = dev.plan.outputs["buckets"]["model-artifacts"], dev.plan.outputs["keyArn"]
+    s3 = client("s3")
+    s3.put_object(Bucket=bucket, Key="m/model.tar.gz", Body=b"x", ServerSideEncryption="aws:kms",
+                  SSEKMSKeyId=key_arn)
+    head = s3.head_object(Bucket=bucket, Key="m/model.tar.gz")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == key_arn
