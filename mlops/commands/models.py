@@ -1,0 +1,208 @@
+"""`mlops models ...`: model versions across environments (thin layer over mlops.ops.models).
+
+Exit codes: 0 done; 1 a gate failed or AWS refused (one line, or the table of gates);
+2 bad input (arguments, stack file, project.yaml, missing environment resources).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlops.console import err, fail, out
+from mlops.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
+
+if TYPE_CHECKING:
+    from mlops.ops.models import ModelVersion, PromotionResult
+
+app = typer.Typer(help="Register, approve and promote model versions between stacks.",
+                  no_args_is_help=True)
+
+Project = Annotated[str, typer.Argument(help="Project name (pipelines/PROJECT/project.yaml).")]
+Stack = Annotated[str, typer.Option("--stack", "-s", help="Stack name (stacks/Pulumi.NAME.yaml).")]
+Version = Annotated[int, typer.Option("--version", "-v", min=1, help="Model package version.")]
+Reason = Annotated[str | None, typer.Option("--reason", help="Why (recorded and audited).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _root() -> Path:
+    from mlops.cli import ROOT
+
+    return ROOT
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """One line and an exit code for every failure a person can see; never a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.config import SettingsError
+    from mlops.ops.aws import describe_error
+    from mlops.ops.models import OpsError
+
+    try:
+        yield
+    except (SettingsError, UsageError) as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    except OpsError as exc:
+        fail(str(exc))
+        raise typer.Exit(EXIT_CHECK_FAILED) from None
+    except (BotoCoreError, ClientError) as exc:
+        fail(f"AWS: {describe_error(exc)}")
+        raise typer.Exit(EXIT_CHECK_FAILED) from None
+
+
+def _run(status: str, fn: Callable[[], Any]) -> Any:
+    with _errors(), err.status(status):
+        return fn()
+
+
+def _fmt_metrics(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in sorted(metrics.items())) or "-"
+
+
+def _version_table(title: str, versions: list[ModelVersion]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", caption="ARNs and lineage: --json",
+                  caption_justify="left")
+    table.add_column("version", justify="right")
+    table.add_column("status", no_wrap=True)
+    table.add_column("metrics", overflow="fold")
+    table.add_column("source", overflow="fold")
+    table.add_column("created", no_wrap=True)
+    for v in versions:
+        table.add_row(str(v.version), v.status, _fmt_metrics(v.metrics), v.source,
+                      v.created[:16].replace("T", " "))
+    return table
+
+
+@app.command("list")
+def list_(project: Project, stack: Stack, as_json: Json = False) -> None:
+    """Versions of a project in a stack: approval status, metrics, source lineage."""
+    from mlops.ops.models import list_versions
+
+    versions = _run(f"listing {project} in {stack}",
+                    lambda: list_versions(_root(), project, stack))
+    if as_json:
+        sys.stdout.write(json.dumps([v.to_dict() for v in versions], indent=2) + "\n")
+        return
+    if not versions:
+        out.print(f"no versions of {project} in {stack}")
+        return
+    out.print(_version_table(f"{project} in {stack}", versions))
+
+
+@app.command()
+def register(
+    project: Project,
+    stack: Stack,
+    artifact: Annotated[str, typer.Option("--artifact", help="Model artifact: a file or s3:// URI.")],
+    metrics: Annotated[Path, typer.Option("--metrics", help="JSON map of metric -> number.")],
+    image: Annotated[str | None, typer.Option("--image", help="Inference image URI "
+                                               "(default: SageMaker XGBoost 1.7-1).")] = None,
+    as_json: Json = False,
+) -> None:
+    """Register a model trained outside the pipeline (PendingManualApproval)."""
+    from mlops.ops.models import register_model
+
+    version = _run(f"registering {project} in {stack}",
+                   lambda: register_model(_root(), project, stack, artifact, metrics, image))
+    if as_json:
+        sys.stdout.write(json.dumps(version.to_dict(), indent=2) + "\n")
+        return
+    out.print(f"registered {project} v{version.version} in {stack}: {version.status}")
+    out.print(f"  arn       {version.arn}")
+    out.print(f"  artifact  {version.artifact}")
+    out.print(f"  sha256    {version.sha256}")
+    out.print(f"  metrics   {_fmt_metrics(version.metrics)}")
+
+
+def _decide(project: str, version: int, stack: str, reason: str | None, approve: bool) -> None:
+    from mlops.ops import models
+
+    fn = models.approve if approve else models.reject
+    verb = "approving" if approve else "rejecting"
+    result = _run(f"{verb} {project} v{version} in {stack}",
+                  lambda: fn(_root(), project, stack, version, reason))
+    out.print(f"{project} v{result.version} in {stack}: {result.status} ({result.approval})")
+
+
+@app.command()
+def approve(project: Project, version: Version, stack: Stack, reason: Reason = None) -> None:
+    """Approve a version (its artifact checksum is verified first); records who and why."""
+    _decide(project, version, stack, reason, True)
+
+
+@app.command()
+def reject(project: Project, version: Version, stack: Stack, reason: Reason = None) -> None:
+    """Reject a version; records who and why."""
+    _decide(project, version, stack, reason, False)
+
+
+def _gate_table(result: PromotionResult) -> Any:
+    from rich.table import Table
+
+    title = (f"promote {result.project} v{result.version}: {result.source} -> {result.target}"
+             + (" (dry run)" if result.dry_run else ""))
+    table = Table(title=title, title_justify="left")
+    table.add_column("gate")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    for gate in result.gates:
+        table.add_row(gate.name, "[green]pass[/]" if gate.passed else "[red]FAIL[/]",
+                      gate.detail, style=None)
+    return table
+
+
+@app.command()
+def promote(
+    project: Project,
+    version: Version,
+    source: Annotated[str, typer.Option("--from", help="Source stack.")],
+    target: Annotated[str, typer.Option("--to", help="Target stack.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show gates and planned changes only.")] = False,
+    pin: Annotated[bool, typer.Option("--pin/--no-pin", help="Pin the version in the target "
+                                      "stack file.")] = True,
+    as_json: Json = False,
+) -> None:
+    """Promote a version between stacks through gates; pin it and audit it."""
+    from mlops.ops.models import promote as run
+
+    result: PromotionResult = _run(
+        f"promoting {project} v{version} {source} -> {target}",
+        lambda: run(_root(), project, version, source, target, dry_run=dry_run, pin=pin,
+                    notify=lambda message: err.print(message, markup=False)))
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        out.print(_gate_table(result))
+    if not result.passed:
+        if not as_json:
+            failed = [g.name for g in result.gates if not g.passed]
+            err.print(f"promotion blocked by {len(failed)} gate(s): {', '.join(failed)}; "
+                      "nothing changed", markup=False)
+        raise typer.Exit(EXIT_CHECK_FAILED)
+    if as_json:
+        return
+    if result.dry_run:
+        out.print("planned changes:")
+        for line in result.planned:
+            out.print(f"  - {line}", markup=False)
+        return
+    words = {"promoted": "promoted", "unchanged": "already promoted, nothing changed",
+             "completed": "completed an earlier promotion"}
+    out.print(f"{words.get(result.outcome, result.outcome)}: {result.target_arn} "
+              f"(v{result.target_version}, {result.target_status})", markup=False)
+    out.print(f"  artifact  {result.artifact}", markup=False)
+    out.print(f"  audit     {result.audit_key}", markup=False)
+    if result.pinned is not None:
+        state = "pinned" if result.pinned else "pin already up to date"
+        out.print(f"  {state} in stacks/Pulumi.{result.target}.yaml", markup=False)

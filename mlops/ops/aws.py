@@ -1,0 +1,149 @@
+"""One place that builds boto3 clients for the day-2 tools.
+
+Clients honour the standard AWS environment: ``AWS_ENDPOINT_URL`` (and the per-service
+``AWS_ENDPOINT_URL_<SERVICE>``, read by botocore itself), ``AWS_PROFILE`` and credentials. The
+region is the stack's region when a stack is known, else the environment's. Throttling, 5xx and
+connection errors are retried by botocore's adaptive retry mode with a bounded number of attempts.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+DEFAULT_MAX_ATTEMPTS = 5
+# Error codes worth retrying by hand (for calls made with botocore retries turned off).
+RETRYABLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "SlowDown",
+    "RequestLimitExceeded", "RequestTimeout", "RequestTimeoutException", "InternalError",
+    "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException",
+})
+
+ClientHook = Callable[[Any], None]
+
+
+def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Config:
+    """botocore config: adaptive retries (throttling, 5xx, connection errors); ``max_attempts``
+    counts the first attempt too (1 = no retries)."""
+    return Config(
+        retries={"mode": "adaptive", "total_max_attempts": max_attempts},
+        connect_timeout=10,
+        read_timeout=60,
+    )
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for the transient failures botocore retries: throttling, 5xx, connection errors."""
+    if isinstance(exc, (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError,
+                        ReadTimeoutError)):
+        return True
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in RETRYABLE_CODES or int(status or 0) >= 500
+    return False
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ClientError ('' for anything else)."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a person: the AWS error code and message, or botocore's message."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        op = getattr(exc, "operation_name", "")
+        return f"{op}: {err.get('Code', 'Error')}: {err.get('Message', '')}".strip()
+    if isinstance(exc, BotoCoreError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class AwsClients:
+    """A boto3 session plus a cache of clients, one per (service, retry mode).
+
+    ``on_client`` is called with every client created (tests and fault-injection scripts use it to
+    register botocore event hooks). ``boto_session`` reuses a boto3 session (and its loaded
+    service models) instead of making a new one.
+    """
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    on_client: ClientHook | None = None
+    _cache: dict[tuple[str, bool], Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    boto_session: Any = field(default=None, repr=False)
+    _identity: dict[str, str] | None = field(default=None, repr=False)
+
+    def session(self) -> Any:
+        import boto3
+
+        if self.boto_session is None:
+            self.boto_session = boto3.session.Session(
+                profile_name=self.profile or os.environ.get("AWS_PROFILE") or None,
+                region_name=self.region or None,
+            )
+        return self.boto_session
+
+    def client(self, service: str, *, retries: bool = True) -> Any:
+        """A (cached) client; ``retries=False`` makes exactly one attempt per call."""
+        key = (service, retries)
+        with self._lock:
+            if key not in self._cache:
+                config = client_config(self.max_attempts if retries else 1)
+                kwargs: dict[str, Any] = {"config": config}
+                if self.endpoint_url:
+                    kwargs["endpoint_url"] = self.endpoint_url
+                if self.region:
+                    kwargs["region_name"] = self.region
+                made = self.session().client(service, **kwargs)
+                if self.on_client is not None:
+                    self.on_client(made)
+                self._cache[key] = made
+            return self._cache[key]
+
+    def identity(self) -> dict[str, str]:
+        """STS caller identity (account, ARN), asked once."""
+        if self._identity is None:
+            got = self.client("sts").get_caller_identity()
+            self._identity = {"Account": str(got["Account"]), "Arn": str(got["Arn"])}
+        return self._identity
+
+    def for_region(self, region: str) -> AwsClients:
+        """Clients for another region with the same profile, endpoint and hooks."""
+        if region == self.region:
+            return self
+        return AwsClients(region=region, profile=self.profile, endpoint_url=self.endpoint_url,
+                          max_attempts=self.max_attempts, on_client=self.on_client,
+                          boto_session=self.boto_session)
+
+
+def clients(region: str | None = None, *, profile: str | None = None,
+            endpoint_url: str | None = None, on_client: ClientHook | None = None) -> AwsClients:
+    """Clients for ``region`` (default: the environment's); the endpoint from AWS_ENDPOINT_URL."""
+    return AwsClients(
+        region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        profile=profile,
+        endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
+        on_client=on_client,
+    )

@@ -1,0 +1,307 @@
+"""Register, approve, promote dev -> staging -> prod on moto: lineage, pins, audit, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+
+import pytest
+
+from mlops.errors import UsageError
+from mlops.ops import models
+from mlops.ops.models import NotProvisioned, OpsError
+
+from .conftest import ACCOUNT, REGION, World, provision
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_register_uploads_encrypted_artifact_with_checksum_and_metrics(world: World) -> None:
+    version = world.register()
+    sha = _sha(world.artifact.read_bytes())
+    assert version.version == 1
+    assert version.status == "PendingManualApproval"
+    assert version.sha256 == sha
+    assert version.metrics == {"auc": 0.91, "f1": 0.84}
+    assert version.artifact == f"s3://{world.bucket('dev')}/models/churn/{sha}/model.tar.gz"
+    s3 = world.boto("s3")
+    head = s3.head_object(Bucket=world.bucket("dev"), Key=f"models/churn/{sha}/model.tar.gz")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["Metadata"]["sha256"] == sha
+    desc = world.boto("sagemaker").describe_model_package(ModelPackageName=version.arn)
+    uri = desc["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    bucket, key = uri[5:].split("/", 1)
+    assert json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) == {"auc": 0.91, "f1": 0.84}
+    container = desc["InferenceSpecification"]["Containers"][0]
+    assert container["Image"] == f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
+    assert desc["CustomerMetadataProperties"]["mlops:operator"] == "alice@example.com"
+
+
+def test_register_from_s3_uri_and_custom_image(world: World) -> None:
+    s3 = world.boto("s3")
+    s3.create_bucket(Bucket="notebooks", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="notebooks", Key="runs/7/model.tar.gz", Body=b"from-a-notebook")
+    version = models.register_model(world.root, "churn", "dev", "s3://notebooks/runs/7/model.tar.gz",
+                                    {"auc": 0.7}, "my.registry/image:1", aws=world.aws)
+    assert version.sha256 == _sha(b"from-a-notebook")
+    assert version.artifact.startswith(f"s3://{world.bucket('dev')}/models/churn/")
+    assert version.inference["Containers"][0]["Image"] == "my.registry/image:1"
+    assert version.source == "registered from s3://notebooks/runs/7/model.tar.gz"
+
+
+def test_happy_path_dev_staging_prod(world: World) -> None:
+    dev = world.approved("dev")
+    first = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert first.passed and first.outcome == "promoted"
+    assert first.target_status == "PendingManualApproval"
+    models.approve(world.root, "churn", "staging", first.target_version or 0, "soak ok", aws=world.aws)
+    second = models.promote(world.root, "churn", first.target_version or 0, "staging", "prod",
+                            aws=world.aws)
+    assert second.passed and second.outcome == "promoted"
+    assert second.target_status == "PendingManualApproval"  # prod: manual approval by default
+
+    prod = models.list_versions(world.root, "churn", "prod", aws=world.aws)
+    assert len(prod) == 1
+    lineage = prod[0].metadata
+    assert lineage["mlops:sourcePackageArn"] == first.target_arn
+    assert lineage["mlops:sourceStack"] == "staging"
+    assert lineage["mlops:sourceVersion"] == str(first.target_version)
+    assert lineage["mlops:operator"] == "alice@example.com"
+    assert lineage["mlops:gitCommit"] == "0123456789abcdef0123456789abcdef01234567"
+    assert lineage["mlops:promotedAt"].endswith("Z")
+    assert prod[0].metrics == {"auc": 0.91, "f1": 0.84}
+    assert prod[0].source == f"promoted from staging v{first.target_version}"
+    # The artifact was copied into prod's bucket, re-encrypted with prod's key, same bytes.
+    sha = _sha(world.artifact.read_bytes())
+    assert prod[0].artifact == f"s3://{world.bucket('prod')}/models/churn/{sha}/model.tar.gz"
+    kms = world.boto("kms")
+    prod_key = kms.describe_key(KeyId="alias/mlops-prod")["KeyMetadata"]["Arn"]
+    head = world.boto("s3").head_object(Bucket=world.bucket("prod"), Key=f"models/churn/{sha}/model.tar.gz")
+    assert head["SSEKMSKeyId"] == prod_key
+    # Pinned in both target stack files.
+    from mlops.ops.pins import read_pins
+
+    assert read_pins(world.root, "staging") == {
+        "churn": {"version": first.target_version, "packageArn": first.target_arn}}
+    assert read_pins(world.root, "prod") == {
+        "churn": {"version": second.target_version, "packageArn": second.target_arn}}
+    assert read_pins(world.root, "dev") == {}
+    # Approved in prod, then it can serve.
+    approved = models.approve(world.root, "churn", "prod", second.target_version or 0, "CAB-42",
+                              aws=world.aws)
+    assert approved.status == "Approved"
+    assert approved.approval == "approved by alice@example.com: CAB-42"
+
+
+def test_promotion_is_idempotent(world: World) -> None:
+    dev = world.approved()
+    first = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    stack_file = (world.root / "stacks" / "Pulumi.staging.yaml").read_text()
+    again = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert again.outcome == "unchanged"
+    assert again.target_arn == first.target_arn
+    assert again.pinned is False
+    assert again.audit_key == first.audit_key
+    assert len(world.packages("staging")) == 1
+    assert [r["event"] for r in world.trail("staging")] == ["promoted"]
+    assert (world.root / "stacks" / "Pulumi.staging.yaml").read_text() == stack_file
+
+
+def test_concurrent_promotions_leave_one_package(world: World) -> None:
+    dev = world.approved()
+    barrier = threading.Barrier(2)
+    results: list[models.PromotionResult] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(models.promote(world.root, "churn", dev.version, "dev", "staging",
+                                          aws=world.aws, pin=False))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert len(world.packages("staging")) == 1
+    assert {r.target_arn for r in results} == {world.packages("staging")[0]["ModelPackageArn"]}
+    assert sorted(r.outcome for r in results) == ["promoted", "unchanged"]
+    assert [r["event"] for r in world.trail("staging")] == ["promoted"]
+    # The lock is released.
+    s3 = world.boto("s3")
+    assert s3.list_objects_v2(Bucket=world.bucket("staging"), Prefix="locks/").get("KeyCount") == 0
+
+
+def test_dry_run_shows_gates_and_plan_and_changes_nothing(world: World) -> None:
+    dev = world.approved()
+    result = models.promote(world.root, "churn", dev.version, "dev", "staging", dry_run=True,
+                            aws=world.aws)
+    assert result.passed and result.outcome == "planned"
+    assert any(line.startswith("copy s3://") for line in result.planned)
+    assert any("pin churn in stacks/Pulumi.staging.yaml" in line for line in result.planned)
+    assert world.packages("staging") == []
+    assert world.trail("staging") == []
+    assert "mlops:models" not in (world.root / "stacks" / "Pulumi.staging.yaml").read_text()
+
+
+def test_no_pin_skips_the_stack_file(world: World) -> None:
+    dev = world.approved()
+    result = models.promote(world.root, "churn", dev.version, "dev", "staging", pin=False,
+                            aws=world.aws)
+    assert result.outcome == "promoted" and result.pinned is None
+    assert "mlops:models" not in (world.root / "stacks" / "Pulumi.staging.yaml").read_text()
+
+
+def test_auto_approve_target_starts_approved(world: World) -> None:
+    path = world.root / "stacks" / "Pulumi.staging.yaml"
+    path.write_text(path.read_text().replace("    allowFrom: [dev]\n",
+                                             "    allowFrom: [dev]\n    autoApprove: true\n"))
+    dev = world.approved()
+    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert result.target_status == "Approved"
+    assert world.packages("staging")[0]["ModelApprovalStatus"] == "Approved"
+
+
+def test_audit_records_and_events(world: World) -> None:
+    sqs = world.boto("sqs")
+    queue = sqs.create_queue(QueueName="audit")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    events = world.boto("events")
+    events.put_rule(Name="mlops", EventPattern=json.dumps({"source": ["mlops.platform"]}))
+    events.put_targets(Rule="mlops", Targets=[{"Id": "q", "Arn": attrs["QueueArn"]}])
+
+    dev = world.register()
+    models.reject(world.root, "churn", "dev", dev.version, "leaky feature", aws=world.aws)
+    dev2 = world.approved()
+    result = models.promote(world.root, "churn", dev2.version, "dev", "staging", aws=world.aws)
+
+    trail = world.trail("dev")
+    assert [r["event"] for r in sorted(trail, key=lambda r: r["time"])] == [
+        "registered", "rejected", "registered", "approved"]
+    rejected = next(r for r in trail if r["event"] == "rejected")
+    assert rejected["reason"] == "leaky feature"
+    assert rejected["operator"] == "alice@example.com"
+    assert rejected["previousStatus"] == "PendingManualApproval"
+    assert rejected["packageArn"] == dev.arn
+    (promoted,) = world.trail("staging")
+    assert promoted["event"] == "promoted"
+    assert promoted["packageArn"] == result.target_arn
+    assert promoted["source"] == {"stack": "dev", "version": dev2.version, "packageArn": dev2.arn,
+                                  "artifact": dev2.artifact}
+    assert promoted["artifactSha256"] == dev2.sha256
+    assert promoted["gitCommit"] == "0123456789abcdef0123456789abcdef01234567"
+    assert [g["passed"] for g in promoted["gates"]] == [True] * 6
+    assert promoted["auditKey"] == result.audit_key
+    # Audit objects are encrypted with the environment's key.
+    head = world.boto("s3").head_object(Bucket=world.bucket("staging"), Key=result.audit_key or "")
+    assert head["ServerSideEncryption"] == "aws:kms"
+
+    received = []
+    for _ in range(5):
+        batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        received += [json.loads(m["Body"]) for m in batch]
+        if not batch:
+            break
+    assert sorted(e["detail-type"] for e in received) == sorted([
+        "Model Version Registered", "Model Version Rejected", "Model Version Registered",
+        "Model Version Approved", "Model Version Promoted"])
+    assert all(e["source"] == "mlops.platform" for e in received)
+
+
+def test_audit_objects_are_never_overwritten(world: World) -> None:
+    from mlops.ops import audit
+
+    target = audit.AuditTarget(bucket=world.bucket("dev"), key_arn=None)
+    record = {"event": "approved", "project": "churn", "version": 1, "time": "2026-01-01T00:00:00Z"}
+    key = audit.append(world.aws, target, record, idempotency="same")
+    again = audit.append(world.aws, target, {**record, "reason": "changed"}, idempotency="same")
+    assert key == again
+    assert "reason" not in json.loads(world.boto("s3").get_object(
+        Bucket=world.bucket("dev"), Key=key)["Body"].read())
+    s3 = world.boto("s3")
+    with pytest.raises(s3.exceptions.ClientError, match="PreconditionFailed"):
+        s3.put_object(Bucket=world.bucket("dev"), Key=key, Body=b"{}", IfNoneMatch="*")
+
+
+def test_list_shows_status_metrics_and_source(world: World) -> None:
+    world.register()
+    world.approved()
+    versions = models.list_versions(world.root, "churn", "dev", aws=world.aws)
+    assert [(v.version, v.status) for v in versions] == [(1, "PendingManualApproval"), (2, "Approved")]
+    data = versions[1].to_dict()
+    assert {"version", "status", "arn", "metrics", "source"} <= set(data)
+    assert "inference" not in data
+
+
+def test_missing_version_and_environment_are_one_line_errors(world: World) -> None:
+    missing = r"churn version 9 not found in mlops-dev-churn \(stack dev; versions: none\)"
+    with pytest.raises(UsageError, match=missing):
+        models.promote(world.root, "churn", 9, "dev", "staging", aws=world.aws)
+    with pytest.raises(UsageError, match="same stack"):
+        models.promote(world.root, "churn", 1, "dev", "dev", aws=world.aws)
+    with pytest.raises(UsageError, match="pipelines/nope/project.yaml"):
+        models.list_versions(world.root, "nope", "dev", aws=world.aws)
+    (world.root / "stacks" / "Pulumi.qa.yaml").write_text(
+        (world.root / "stacks" / "Pulumi.staging.yaml").read_text())
+    bucket = f"mlops-qa-model-artifacts-{ACCOUNT}-{REGION}"
+    with pytest.raises(NotProvisioned, match=f"stack qa: bucket {bucket} not found"):
+        models.register_model(world.root, "churn", "qa", str(world.artifact), world.metrics,
+                              aws=world.aws)
+    provision("qa", group=False)
+    with pytest.raises(NotProvisioned, match="model package group mlops-qa-churn not found"):
+        models.list_versions(world.root, "churn", "qa", aws=world.aws)
+
+
+def test_approve_refuses_a_tampered_artifact(world: World) -> None:
+    version = world.register()
+    bucket, key = version.artifact[5:].split("/", 1)
+    world.boto("s3").put_object(Bucket=bucket, Key=key, Body=b"tampered")
+    with pytest.raises(OpsError, match="refusing to approve churn v1 in dev: .*sha256"):
+        models.approve(world.root, "churn", "dev", version.version, aws=world.aws)
+    assert world.packages("dev")[0]["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_bad_metrics_files(world: World, tmp_path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"auc": "high"}')
+    with pytest.raises(UsageError, match=r"bad.json: auc: must be a number"):
+        models.register_model(world.root, "churn", "dev", str(world.artifact), bad, aws=world.aws)
+    bad.write_text("{nope")
+    with pytest.raises(UsageError, match=r"bad.json:1:2: invalid JSON"):
+        models.register_model(world.root, "churn", "dev", str(world.artifact), bad, aws=world.aws)
+    with pytest.raises(UsageError, match="no such artifact file"):
+        models.register_model(world.root, "churn", "dev", str(tmp_path / "x.tar.gz"),
+                              world.metrics, aws=world.aws)
+
+
+def _lock_key(world: World, arn: str) -> str:
+    return f"locks/promotion/churn/{hashlib.sha256(arn.encode()).hexdigest()[:24]}.json"
+
+
+def test_a_held_lock_blocks_and_an_expired_one_is_taken_over(world: World) -> None:
+    import time
+
+    dev = world.approved()
+    s3 = world.boto("s3")
+    key = _lock_key(world, dev.arn)
+    held = {"token": "other", "owner": "bob", "expires": time.time() + 60}
+    s3.put_object(Bucket=world.bucket("staging"), Key=key, Body=json.dumps(held).encode())
+    heard: list[str] = []
+    with pytest.raises(OpsError, match=r"promotion lock s3://.* is held by bob until .* UTC"):
+        models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
+                       lock_wait=0.05, notify=heard.append)
+    assert heard and "waiting for the promotion lock" in heard[0]
+    assert world.packages("staging") == []
+
+    expired = {**held, "expires": time.time() - 1}  # a run that died mid-promotion
+    s3.put_object(Bucket=world.bucket("staging"), Key=key, Body=json.dumps(expired).encode())
+    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert result.outcome == "promoted"
+    assert s3.list_objects_v2(Bucket=world.bucket("staging"), Prefix="locks/").get("KeyCount") == 0
