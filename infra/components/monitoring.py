@@ -45,6 +45,9 @@ def topic_policy(naming: Naming, topic_arn: str) -> dict:
                 "Action": ["sns:GetTopicAttributes", "sns:SetTopicAttributes",
                            "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"],
                 "Resource": topic_arn,
+                # Same access as the bare principal; explicit so no reader (or scanner) has to
+                # know that the root principal cannot be another account.
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": naming.account_id}},
             },
             {
                 "Sid": "EventsAndAlarmsOfThisAccountPublish",

@@ -47,16 +47,26 @@ def scheduler_trust_policy(naming: Naming) -> dict:
     }
 
 
-def scheduler_policy(pipeline_arn: str) -> dict:
-    """Start executions of one pipeline; nothing else."""
+def scheduler_policy(pipeline_arn: str, key_arn: str) -> dict:
+    """Start executions of one pipeline, and decrypt the schedule's payload; nothing else."""
     return {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "StartThisPipeline",
-            "Effect": "Allow",
-            "Action": ["sagemaker:StartPipelineExecution"],
-            "Resource": [pipeline_arn],
-        }],
+        "Statement": [
+            {
+                "Sid": "StartThisPipeline",
+                "Effect": "Allow",
+                "Action": ["sagemaker:StartPipelineExecution"],
+                "Resource": [pipeline_arn],
+            },
+            {
+                # The schedule is encrypted with the environment key; Scheduler decrypts it
+                # with the execution role's permissions when it fires.
+                "Sid": "DecryptSchedule",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [key_arn],
+            },
+        ],
     }
 
 
@@ -124,7 +134,7 @@ class Pipelines(pulumi.ComponentResource):
             )
             self.pipelines[project.name] = pipeline
             if m.pipeline.schedule:
-                self.schedules[project.name] = self._schedule(name, naming, item, pipeline, tags)
+                self.schedules[project.name] = self._schedule(name, args, item, pipeline, tags)
             if m.alarms.enabled:
                 self.alarms[project.name] = aws.cloudwatch.MetricAlarm(
                     f"{name}-{project.name}-failures",
@@ -156,10 +166,10 @@ class Pipelines(pulumi.ComponentResource):
         self.register_outputs({p: pl.pipeline_name for p, pl in self.pipelines.items()})
 
     def _schedule(
-        self, name: str, naming: Naming, item: ProjectPipeline, pipeline: aws.sagemaker.Pipeline,
-        tags: dict[str, str],
+        self, name: str, args: PipelinesArgs, item: ProjectPipeline,
+        pipeline: aws.sagemaker.Pipeline, tags: dict[str, str],
     ) -> aws.scheduler.Schedule:
-        ctx, m = item.context, item.project.manifest
+        naming, ctx, m = args.naming, item.context, item.project.manifest
         role = aws.iam.Role(
             f"{name}-{item.project.name}-scheduler",
             name=f"{ctx.pipeline_name}-scheduler",
@@ -173,7 +183,9 @@ class Pipelines(pulumi.ComponentResource):
             f"{name}-{item.project.name}-scheduler-policy",
             name="start-pipeline-execution",
             role=role.id,
-            policy=pulumi.Output.json_dumps(pipeline.arn.apply(scheduler_policy)),
+            policy=pulumi.Output.json_dumps(
+                pulumi.Output.all(pipeline.arn, args.key_arn).apply(
+                    lambda arns: scheduler_policy(*arns))),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return aws.scheduler.Schedule(
@@ -182,6 +194,7 @@ class Pipelines(pulumi.ComponentResource):
             description=f"Runs {ctx.pipeline_name} on {m.pipeline.schedule}",
             schedule_expression=m.pipeline.schedule,
             schedule_expression_timezone="UTC",
+            kms_key_arn=args.key_arn,
             flexible_time_window={"mode": "OFF"},
             state="ENABLED",
             target={

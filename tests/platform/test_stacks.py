@@ -226,6 +226,10 @@ def test_sagemaker_events_route_to_the_topic(plans, stack):
     assert publishers
     for s in publishers:
         assert s["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    # Named accounts are pinned by a condition too (no statement relies on the principal alone).
+    for s in policy_statements(policy.inputs["policy"]):
+        if s["Effect"] == "Allow" and "AWS" in s["Principal"]:
+            assert s["Condition"]["StringEquals"]["aws:PrincipalAccount"] == "123456789012"
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)

@@ -91,10 +91,17 @@ def test_pipelines_schedules_and_alarms(plans, stack):
         role = next(r for r in plan.of_type(ROLE) if r.inputs["name"] == f"{name}-scheduler")
         trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
         assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        # the schedule is encrypted with the environment key, which its role may only decrypt
+        (key,) = plan.of_type("aws:kms/key:Key")
+        assert key.urn in schedule.property_dependencies["kmsKeyArn"]
+        key_arn = schedule.inputs["kmsKeyArn"]
+        assert key_arn.startswith("arn:aws:kms:eu-west-1:123456789012:key/")
         [policy] = [r for r in plan.of_type(ROLE_POLICY) if r.inputs["role"] == f"{name}-scheduler"]
-        assert json.loads(policy.inputs["policy"])["Statement"] == [{
-            "Sid": "StartThisPipeline", "Effect": "Allow",
-            "Action": ["sagemaker:StartPipelineExecution"], "Resource": [target["arn"]]}]
+        assert json.loads(policy.inputs["policy"])["Statement"] == [
+            {"Sid": "StartThisPipeline", "Effect": "Allow",
+             "Action": ["sagemaker:StartPipelineExecution"], "Resource": [target["arn"]]},
+            {"Sid": "DecryptSchedule", "Effect": "Allow", "Action": ["kms:Decrypt"],
+             "Resource": [key_arn]}]
 
 
 def _code_uris(definition: dict) -> list[str]:
