@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 demo: $(STAMP)
-	@for stack in dev staging prod; do $(BIN)/mlops preview --stack $$stack || exit $$?; done
+	@$(BIN)/mlops demo
 
 preview: $(STAMP)
 	$(BIN)/mlops preview --stack $(STACK)

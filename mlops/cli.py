@@ -84,15 +84,10 @@ TOP_LEVEL = {"demo": ("mlops.commands.demo", "demo")}
 
 def _add_subcommands() -> None:
     import importlib
-    import importlib.util
 
     for name, (module, function) in TOP_LEVEL.items():
-        if importlib.util.find_spec(module) is None:  # TEMPORARY while commands are being written
-            continue
         app.command(name)(getattr(importlib.import_module(module), function))
     for name, module in SUBCOMMANDS.items():
-        if importlib.util.find_spec(module) is None:  # TEMPORARY while groups are being written
-            continue
         app.add_typer(importlib.import_module(module).app, name=name)
 
 

@@ -1,14 +1,16 @@
 """`mlops demo`: the whole platform working end to end on the local sandbox, narrated.
 
 The demo is a list of named steps (``STEPS``); each takes the shared ``Demo`` context and returns
-a one-line result, or raises ``Skip`` when what it shows is not part of the platform yet. Later
-work adds steps by inserting them into ``STEPS`` (pipeline submission, promotion).
+a one-line result. Every step goes through the same library functions as the `mlops` commands
+(sandbox provisioning, `pipelines submit`, `models register/approve/promote`), so the demo shows
+the tools a platform team uses, not a separate script.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import tempfile
 import time
@@ -25,15 +27,8 @@ from mlops.console import err, out
 
 DEMO_STACKS = ("dev", "staging", "prod")
 PROJECT = "churn"
-# The SageMaker XGBoost image of eu-west-1 (what the churn training step would use).
-IMAGE = "141502667606.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1"
 METRICS = {"auc": 0.91, "f1": 0.78, "precision": 0.81, "recall": 0.75}
-DEMO_ALARM = "{stem}-demo-pipeline-failures"
 INBOX = "{stem}-alerts-demo-inbox"
-
-
-class Skip(Exception):  # noqa: N818 (an outcome)
-    """The step shows something the platform does not have yet; the message says what."""
 
 
 @dataclass
@@ -90,23 +85,23 @@ def provision_all(demo: Demo) -> str:
 
 
 def submit_pipeline(demo: Demo) -> str:
-    """Start the churn pipeline of dev (moto finishes executions at once; no step runs).
+    """Validate the churn project for dev (render + platform rules), then submit it the way
+    `mlops pipelines submit` does: code uploaded, pipeline upserted, an execution started."""
+    from mlops.ops import pipelines
 
-    PLUG-IN: when `mlops.ops.pipelines` lands, validate and submit through it here instead.
-    """
+    account = demo.ops_clients().identity()["Account"]
+    prepared = pipelines.prepare(demo.root, PROJECT, "dev", account_id=account)
+    if prepared.findings:
+        raise RuntimeError(f"{PROJECT} does not validate in dev: {prepared.findings[0]}")
+    submission = pipelines.submit(prepared, demo.state.endpoint)
+    execution = submission.execution_arn or ""
     sm = demo.client("sagemaker")
-    prefix = f"{demo.stem('dev')}-{PROJECT}"
-    found = sm.list_pipelines(PipelineNamePrefix=prefix).get("PipelineSummaries", [])
-    if not found:
-        raise Skip(f"no {PROJECT} pipeline in the dev stack yet (arrives with the projects work)")
-    name = found[0]["PipelineName"]
-    execution = sm.start_pipeline_execution(
-        PipelineName=name, PipelineExecutionDisplayName="demo",
-        ClientRequestToken=f"demo-{uuid.uuid4().hex}",
-    )["PipelineExecutionArn"]
     status = sm.describe_pipeline_execution(PipelineExecutionArn=execution)
     demo.facts["execution"] = execution
-    return f"{name}: execution {execution.rsplit('/', 1)[-1]} {status['PipelineExecutionStatus']}"
+    steps = len(json.loads(prepared.definition)["Steps"])
+    return (f"validated ({steps} top-level steps, no rule findings); "
+            f"{prepared.context.pipeline_name} {submission.action}, "
+            f"execution {execution.rsplit('/', 1)[-1]} {status['PipelineExecutionStatus']}")
 
 
 def _artifact(version: str) -> bytes:
@@ -119,97 +114,44 @@ def _artifact(version: str) -> bytes:
     return buffer.getvalue()
 
 
-def _ops() -> Any:
-    """The day-2 model operations (register, approve, promote), if this checkout has them."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec("mlops.ops.models") is None:
-        return None
-    return importlib.import_module("mlops.ops.models")
-
-
 def register_model(demo: Demo) -> str:
     """What the pipeline's register step produces: artifact, metrics, pending model package."""
-    ops = _ops()
-    if ops is None:
-        return _register_plain(demo)
+    from mlops.ops import models
+
     version_tag = time.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.tar.gz"
         path.write_bytes(_artifact(version_tag))
-        version = ops.register_model(demo.root, PROJECT, "dev", str(path), dict(METRICS),
-                                     aws=demo.ops_clients())
+        version = models.register_model(demo.root, PROJECT, "dev", str(path), dict(METRICS),
+                                        aws=demo.ops_clients())
     demo.facts.update(package=version.arn, artifact=version.artifact,
                       versions={"dev": version.version})
     return (f"{version.arn.rsplit('/', 2)[-2]} v{version.version} {version.status}, "
             f"auc {METRICS['auc']}, artifact {version.artifact}")
 
 
-def _register_plain(demo: Demo) -> str:
-    """Registration with plain boto3, for checkouts without ``mlops.ops.models``."""
-    outputs = demo.outputs["dev"]
-    s3, sm = demo.client("s3"), demo.client("sagemaker")
-    bucket, key_arn = outputs["buckets"]["model-artifacts"], outputs["keyArn"]
-    group = outputs["modelPackageGroups"][PROJECT]
-    version = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1000:03d}"
-    prefix = f"{PROJECT}/{version}"
-    sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_arn}
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/model.tar.gz", Body=_artifact(version), **sse)
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/evaluation.json", ContentType="application/json",
-                  Body=json.dumps({"binary_classification_metrics": {
-                      k: {"value": v} for k, v in METRICS.items()}}).encode(), **sse)
-    region = demo.state.region
-    arn = sm.create_model_package(
-        ModelPackageGroupName=group,
-        ModelPackageDescription=f"{PROJECT} model trained by the demo run {version}",
-        InferenceSpecification={
-            "Containers": [{"Image": IMAGE.format(region=region),
-                            "ModelDataUrl": f"s3://{bucket}/{prefix}/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        ModelMetrics={"ModelQuality": {"Statistics": {
-            "ContentType": "application/json", "S3Uri": f"s3://{bucket}/{prefix}/evaluation.json"}}},
-        ModelApprovalStatus="PendingManualApproval",
-        CustomerMetadataProperties={k: str(v) for k, v in METRICS.items()},
-    )["ModelPackageArn"]
-    demo.facts.update(package=arn, artifact=f"s3://{bucket}/{prefix}/model.tar.gz",
-                      versions={"dev": int(arn.rsplit("/", 1)[-1])})
-    return f"{arn.rsplit('/', 2)[-2]} v{arn.rsplit('/', 1)[-1]}, artifact s3://{bucket}/{prefix}/"
-
-
 def approve_model(demo: Demo) -> str:
-    ops = _ops()
+    from mlops.ops import models
+
     version = demo.facts["versions"]["dev"]
     reason = f"demo: auc {METRICS['auc']} meets the threshold"
-    if ops is not None:
-        approved = ops.approve(demo.root, PROJECT, "dev", version, reason, aws=demo.ops_clients())
-        return f"v{version} is {approved.status} in dev (artifact checksum verified)"
-    sm = demo.client("sagemaker")
-    arn = demo.facts["package"]
-    metadata = sm.describe_model_package(ModelPackageName=arn).get("CustomerMetadataProperties")
-    # Re-sent because moto's UpdateModelPackage clears the properties it is not given.
-    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved",
-                            ApprovalDescription=reason,
-                            **({"CustomerMetadataProperties": metadata} if metadata else {}))
-    status = sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
-    return f"v{version} is {status}"
+    approved = models.approve(demo.root, PROJECT, "dev", version, reason, aws=demo.ops_clients())
+    return f"v{version} is {approved.status} in dev (artifact checksum verified)"
 
 
 def promote(source: str, target: str) -> Callable[[Demo], str]:
     """Promote the demo's version through the gates (stack files are not pinned by the demo)."""
     def run(demo: Demo) -> str:
-        ops = _ops()
-        if ops is None or not hasattr(ops, "promote"):
-            raise Skip(f"promotion {source} -> {target} arrives with the promotion work")
+        from mlops.ops import models
+
         aws = demo.ops_clients()
         version = demo.facts["versions"][source]
         note = ""
         if source != "dev":  # promoted versions arrive pending; a reviewer approves them there
-            ops.approve(demo.root, PROJECT, source, version, f"demo: reviewed in {source}", aws=aws)
+            models.approve(demo.root, PROJECT, source, version, f"demo: reviewed in {source}",
+                           aws=aws)
             note = f"approved v{version} in {source}; "
-        result = ops.promote(demo.root, PROJECT, version, source, target, pin=False, aws=aws)
+        result = models.promote(demo.root, PROJECT, version, source, target, pin=False, aws=aws)
         if result.outcome not in ("promoted", "unchanged", "completed"):
             blocked = next((g for g in result.gates if not g.passed), None)
             why = f"{blocked.name}: {blocked.detail}" if blocked else result.outcome
@@ -226,18 +168,12 @@ def trip_alarm(demo: Demo) -> str:
 
     topic, stem = demo.outputs["dev"]["topicArn"], demo.stem("dev")
     cw, sns, sqs = demo.client("cloudwatch"), demo.client("sns"), demo.client("sqs")
-    routed = [a for a in cw.describe_alarms(AlarmNamePrefix=stem)["MetricAlarms"]
+    routed = [a for a in cw.describe_alarms(AlarmNamePrefix=f"{stem}-{PROJECT}")["MetricAlarms"]
               if topic in a.get("AlarmActions", [])]
-    if routed:
-        name = routed[0]["AlarmName"]
-    else:  # until the projects bring their own alarms: one like them, on the same topic
-        name = DEMO_ALARM.format(stem=stem)
-        cw.put_metric_alarm(
-            AlarmName=name, AlarmDescription="Demo: a pipeline execution of dev failed",
-            Namespace="AWS/Sagemaker/ModelBuildingPipeline", MetricName="ExecutionFailed",
-            Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
-            AlarmActions=[topic], Tags=[{"Key": "mlops:environment", "Value": "dev"}])
+    if not routed:
+        raise RuntimeError(f"no alarm of {PROJECT} in dev notifies {topic} "
+                           f"(is alarms.enabled false in pipelines/{PROJECT}/project.yaml?)")
+    name = routed[0]["AlarmName"]
     queue_url = sqs.create_queue(QueueName=INBOX.format(stem=stem))["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
@@ -295,10 +231,14 @@ STEPS: list[Step] = [
 
 def run_demo(root: Path, steps: list[Step] | None = None
              ) -> tuple[Demo, list[tuple[Step, str, str]]]:
-    """Run the steps against the sandbox (started if needed); (step, status, result) each."""
+    """Run the steps against the sandbox (started if needed); (step, seconds, result) each."""
     from mlops.sandbox import provision, server
 
     state, _ = server.start(provision.region_of(root, DEMO_STACKS[0]))
+    # Every client this process makes (the ops modules' included) talks to the sandbox with
+    # its fake credentials, whatever AWS profile or keys the shell has.
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(state.env())
     demo = Demo(root=root, state=state)
     results: list[tuple[Step, str, str]] = []
     selected = steps or STEPS
@@ -306,16 +246,11 @@ def run_demo(root: Path, steps: list[Step] | None = None
         out.print(f"\n[bold]{i}/{len(selected)} {step.title}[/bold]")
         out.print(f"[dim]{step.narration}[/dim]")
         started = time.monotonic()
-        try:
-            with err.status(step.title):
-                result = step.run(demo)
-            status = "done"
-            out.print(f"  [green]done[/green] {result} [dim]({time.monotonic() - started:.1f}s)"
-                      "[/dim]", markup=True)
-        except Skip as skip:
-            status, result = "skipped", str(skip)
-            out.print(f"  [yellow]skipped[/yellow] {result}")
-        results.append((step, status, result))
+        with err.status(step.title):
+            result = step.run(demo)
+        out.print(f"  [green]done[/green] {result} [dim]({time.monotonic() - started:.1f}s)"
+                  "[/dim]", markup=True)
+        results.append((step, f"{time.monotonic() - started:.1f}s", result))
     return demo, results
 
 
@@ -324,10 +259,10 @@ def summary(results: list[tuple[Step, str, str]]):  # type: ignore[no-untyped-de
 
     table = Table(title="demo summary", title_justify="left")
     table.add_column("step")
-    table.add_column("result")
-    for step, status, _ in results:
-        colour = "green" if status == "done" else "yellow"
-        table.add_row(step.title, f"[{colour}]{status}[/{colour}]")
+    table.add_column("took", justify="right")
+    table.add_column("result", overflow="fold")
+    for step, took, result in results:
+        table.add_row(step.title, took, result)
     return table
 
 
