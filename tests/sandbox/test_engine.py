@@ -324,12 +324,53 @@ def test_dev_as_aws_apis_report_it(dev) -> None:
     sm = client("sagemaker")
     for group in outputs["modelPackageGroups"].values():
         assert sm.describe_model_package_group(ModelPackageGroupName=group)
+    listed = {g["FeatureGroupName"] for g in sm.list_feature_groups()["FeatureGroupSummaries"]}
+    assert listed == set(outputs["featureGroups"].values())
+    for resource in dev.plan.of_type("aws:sagemaker/featureGroup:FeatureGroup"):
+        found = sm.describe_feature_group(FeatureGroupName=resource.inputs["featureGroupName"])
+        offline = found["OfflineStoreConfig"]
+        assert offline["S3StorageConfig"]["KmsKeyId"] == key_arn
+        assert offline["S3StorageConfig"]["S3Uri"].startswith(
+            f"s3://{outputs['buckets']['feature-store']}/")
+        assert offline["TableFormat"] == "Iceberg"
+        assert offline["DataCatalogConfig"]["TableName"] == resource.inputs["offlineStoreConfig"][
+            "dataCatalogConfig"]["tableName"]
+        assert found["Description"] == resource.inputs["description"]
+        assert "OnlineStoreConfig" not in found  # dev: mlops:onlineFeatureStore is false
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.describe_feature_group(FeatureGroupName="mlops-dev-no-such-group")
     cw = client("cloudwatch")
     assert cw.get_dashboard(DashboardName="mlops-dev")["DashboardName"] == "mlops-dev"
     # Alarms (the projects' alarms, when the stack has them) report the actions the program set.
     for alarm in dev.plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
         found = cw.describe_alarms(AlarmNames=[alarm.inputs["name"]])["MetricAlarms"][0]
         assert found["AlarmActions"] == alarm.inputs.get("alarmActions", [])
+
+
+def test_feature_groups_read_back_as_created(moto_backend) -> None:
+    """The sandbox keeps what moto alone drops: the online store, its key, the Glue table."""
+    sm = client("sagemaker")
+    key = "arn:aws:kms:eu-west-1:123456789012:key/example"
+    online = {"EnableOnlineStore": True, "SecurityConfig": {"KmsKeyId": key},
+              "TtlDuration": {"Unit": "Days", "Value": 30}}
+    catalog = {"TableName": "mlops_prod_churn_customers", "Catalog": "AwsDataCatalog",
+               "Database": "sagemaker_featurestore"}
+    sm.create_feature_group(
+        FeatureGroupName="mlops-prod-churn-customers", RecordIdentifierFeatureName="id",
+        EventTimeFeatureName="t", Description="customers",
+        FeatureDefinitions=[{"FeatureName": "id", "FeatureType": "String"},
+                            {"FeatureName": "t", "FeatureType": "Fractional"}],
+        OnlineStoreConfig=online,
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://b/churn", "KmsKeyId": key},
+                            "DataCatalogConfig": catalog, "TableFormat": "Iceberg"},
+        RoleArn="arn:aws:iam::123456789012:role/r")
+    found = sm.describe_feature_group(FeatureGroupName="mlops-prod-churn-customers")
+    assert found["OnlineStoreConfig"] == online
+    assert found["Description"] == "customers"
+    assert found["OfflineStoreConfig"]["DataCatalogConfig"] == catalog
+    summaries = sm.list_feature_groups(NameContains="churn")["FeatureGroupSummaries"]
+    assert [g["FeatureGroupName"] for g in summaries] == ["mlops-prod-churn-customers"]
+    assert sm.list_feature_groups(NameContains="fraud")["FeatureGroupSummaries"] == []
 
 
 def test_reapply_is_idempotent_and_updates_changed_inputs(moto_backend, tmp_path: Path) -> None:
