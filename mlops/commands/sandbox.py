@@ -68,11 +68,11 @@ def up(
     all_stacks: Annotated[bool, typer.Option("--all", help="Provision every stack.")] = False,
 ) -> None:
     """Start the sandbox server if needed and provision stacks into it (idempotent)."""
-    from mlops.sandbox import provision
+    from mlops.offline.stackfile import available_stacks
 
     if bool(stack) == all_stacks:
         raise UsageError("give --stack NAME (repeatable) or --all")
-    stacks = provision.known_stacks(_root()) if all_stacks else list(dict.fromkeys(stack or []))
+    stacks = available_stacks(_root()) if all_stacks else list(dict.fromkeys(stack or []))
     results = provision_stacks(stacks)
     for name, result in results.items():
         out.print(result_table(name, result))
@@ -85,6 +85,7 @@ def status() -> None:
     """Whether the sandbox server runs, and which stacks are provisioned into it."""
     from rich.table import Table
 
+    from mlops.offline.stackfile import in_promotion_order
     from mlops.sandbox import server
 
     state = server.read_state()
@@ -100,8 +101,8 @@ def status() -> None:
     table = Table(title="provisioned stacks", title_justify="left")
     for column in ("stack", "resources", "simulated", "not simulated", "failed", "provisioned at"):
         table.add_column(column)
-    order = {"dev": 0, "staging": 1, "prod": 2}
-    for name, info in sorted(stacks.items(), key=lambda kv: (order.get(kv[0], 3), kv[0])):
+    for name in in_promotion_order(list(stacks)):
+        info = stacks[name]
         table.add_row(name, str(info.get("resources", "")), str(info.get("simulated", "")),
                       str(info.get("not_simulated", "")), str(info.get("failed", "")),
                       str(info.get("provisioned_at", "")))

@@ -10,10 +10,19 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from infra.config import SettingsError, stack_file
 
+# Shipped tiers first, in promotion order; other stacks after them, by name.
+PROMOTION_ORDER = {"dev": 0, "staging": 1, "prod": 2}
+
+
+def in_promotion_order(stacks: list[str]) -> list[str]:
+    return sorted(stacks, key=lambda name: (PROMOTION_ORDER.get(name, len(PROMOTION_ORDER)), name))
+
 
 def available_stacks(root: Path) -> list[str]:
+    """Stacks with a stack file, in promotion order."""
     stacks = root / "stacks"
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in stacks.glob("Pulumi.*.yaml"))
+    return in_promotion_order([p.name[len("Pulumi."):-len(".yaml")]
+                               for p in stacks.glob("Pulumi.*.yaml")])
 
 
 def read_stack_config(root: Path, stack: str) -> dict[str, Any]:

@@ -5,25 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mlops.errors import UsageError
 from mlops.offline.engine import ApplyResult, Outcome, apply_stack
 from mlops.sandbox import server
 
 
-def known_stacks(root: Path) -> list[str]:
-    """Stacks with a stack file, in promotion order (dev, staging, prod first)."""
-    names = [p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-             for p in sorted((root / "stacks").glob("Pulumi.*.yaml"))]
-    order = {"dev": 0, "staging": 1, "prod": 2}
-    return sorted(names, key=lambda n: (order.get(n, 3), n))
-
-
 def check_stacks(root: Path, stacks: list[str]) -> None:
-    known = known_stacks(root)
+    """Validate every stack file before the server starts (SettingsError names file and key)."""
+    from mlops.offline.runtime import load_settings
+
     for stack in stacks:
-        if stack not in known:
-            raise UsageError(f"unknown stack {stack!r}: no stacks/Pulumi.{stack}.yaml "
-                             f"(known: {', '.join(known)})")
+        load_settings(root, stack)
 
 
 def region_of(root: Path, stack: str) -> str:

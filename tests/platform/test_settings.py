@@ -137,7 +137,7 @@ def test_missing_stack_file_names_the_known_stacks(project, monkeypatch, capsys,
     code, _, err = run_cli(monkeypatch, capsys, project, "preview", "--stack", "qa")
     assert code == 2
     assert err.strip() == ("error: stacks/Pulumi.qa.yaml: no such stack file "
-                           "(stacks here: dev, prod, staging)")
+                           "(stacks here: dev, staging, prod)")
     assert registrations == []
 
 

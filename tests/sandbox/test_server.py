@@ -47,7 +47,7 @@ def test_env_without_a_server_is_a_one_line_error(sandbox) -> None:
 @pytest.mark.parametrize("args, message", [
     (["sandbox", "up"], "--stack NAME"),
     (["sandbox", "up", "--stack", "dev", "--all"], "--stack NAME"),
-    (["sandbox", "up", "--stack", "nope"], "unknown stack 'nope'"),
+    (["sandbox", "up", "--stack", "nope"], "stacks/Pulumi.nope.yaml: no such stack file"),
 ])
 def test_up_bad_arguments(sandbox, args: list[str], message: str) -> None:
     assert message in _one_line_error(run_mlops(args, sandbox))
