@@ -15,6 +15,7 @@ A rule that needs a value only known after deploy raises :class:`CannotEvaluate`
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -321,21 +322,23 @@ def is_public_principal(stmt: Mapping[str, Any]) -> bool:
     return "*" in principal_values(stmt) or any(p == "*" for p in aws_principals(stmt))
 
 
-# Condition keys that pin a '*' principal to known callers (account, organisation, VPC, ARN).
+# Condition keys that pin a '*' principal of a bucket policy to known callers (the keys
+# Checkov's CKV_AWS_70 accepts; aws:SourceArn counts only under ArnEquals/ArnLike).
 RESTRICTING_KEYS = {
     "aws:sourcevpce", "aws:sourcevpc", "aws:vpceaccount", "aws:principalorgpaths", "aws:userid",
-    "aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:sourceaccount",
-    "aws:sourceowner", "aws:sourceorgid", "aws:sourceorgpaths", "aws:ec2instancesourcevpc",
+    "aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:ec2instancesourcevpc",
     "ec2:sourceinstancearn", "lambda:sourcefunctionarn", "ssm:sourceinstancearn",
-    "kms:calleraccount",
 }
+# An ARN pattern whose account is '*' names every account ("arn:aws:iam::*...").
+ANY_ACCOUNT_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+::\*")
 
 
 def restricts_principal(stmt: Mapping[str, Any]) -> bool:
     """Whether a statement's Condition narrows a '*' principal to known callers.
 
-    Negative operators (StringNotEquals, ...) do not count; ArnEquals/ArnLike on
-    aws:PrincipalArn / aws:SourceArn count unless the ARN pattern spans every account.
+    Negated operators (StringNotEquals, ...) do not count, ArnNotEquals/ArnNotLike do;
+    ArnEquals/ArnLike count unless aws:PrincipalArn / aws:SourceArn spans every account;
+    StringEquals/StringEqualsIgnoreCase/StringLike count on the keys of RESTRICTING_KEYS.
     """
     condition = stmt.get("Condition")
     if not isinstance(condition, Mapping):
@@ -346,10 +349,11 @@ def restricts_principal(stmt: Mapping[str, Any]) -> bool:
         block = condition.get(op)
         if isinstance(block, Mapping):
             for key, value in block.items():
-                if str(key).lower() in ("aws:principalarn", "aws:sourcearn"):
-                    spans_all = any(str(v).split(":")[4:5] in (["*"], [""])
-                                    for v in as_list(value))
-                    return not spans_all
+                if str(key).lower() in ("aws:principalarn", "aws:sourcearn") and any(
+                    str(v) == "*" or ANY_ACCOUNT_ARN.match(str(v)) for v in as_list(value)
+                ):
+                    return False
+            return True
     for op in ("StringEquals", "StringEqualsIgnoreCase", "StringLike"):
         block = condition.get(op)
         if isinstance(block, Mapping) and any(str(k).lower() in RESTRICTING_KEYS for k in block):
@@ -357,9 +361,72 @@ def restricts_principal(stmt: Mapping[str, Any]) -> bool:
     return False
 
 
-def allows(stmt: Mapping[str, Any]) -> bool:
-    """An Allow statement."""
-    return str(stmt.get("Effect", "")).lower() == "allow"
+# Condition keys that limit who can use a resource policy, by what they hold (the categories
+# of cloudsplaining's resource-policy analysis, which Checkov's CKV_AWS_169 uses).
+LIMITING_KEYS = {
+    "aws:sourcearn": "arn", "aws:principalarn": "arn", "aws:sourceowner": "account",
+    "aws:sourceaccount": "account", "aws:principalaccount": "account",
+    "aws:principalorgid": "organization", "aws:principalorgpaths": "organization",
+    "kms:calleraccount": "account", "aws:userid": "userid", "aws:sourceip": "cidr",
+    "aws:sourcevpc": "vpc", "aws:sourcevpce": "vpce", "saml:aud": "saml-endpoint",
+}
+LIMITING_OPERATORS = re.compile(
+    r"^((ForAllValues|ForAnyValue):)?(Arn(Equals|Like)|String(Equals|Like)(IgnoreCase)?|IpAddress)"
+    r"(IfExists)?$", re.IGNORECASE)
+
+
+def _arn_open(arn: str) -> bool:
+    """An ARN (or principal) that anyone matches: '*', or an ARN for every account."""
+    if arn == "*":
+        return True
+    if not arn.startswith("arn:"):
+        return False  # an account id or a service principal
+    parts = arn.split(":")
+    if len(parts) < 6:
+        return "*" in arn
+    return parts[2] != "s3" and parts[4] == "*"
+
+
+def _limit_open(category: str, value: str) -> bool:
+    if category == "arn":
+        return _arn_open(value)
+    if category == "cidr":
+        return value.endswith("/0")
+    if category == "organization":
+        return "o-*" in value
+    if category == "userid":
+        return value.find("*") != len(value) - 1
+    return "*" in value
+
+
+def internet_accessible(stmt: Mapping[str, Any]) -> bool:
+    """Whether an Allow statement of a resource policy is open to anyone.
+
+    Conditions on limiting keys decide when present (open only if one of them is a
+    wildcard); otherwise the principals do ('*', or an ARN for every account).
+    """
+    if str(stmt.get("Effect", "Allow")) == "Deny":
+        return False
+    condition = stmt.get("Condition")
+    limits: list[tuple[str, str]] = []
+    if isinstance(condition, Mapping):
+        for op, block in condition.items():
+            if LIMITING_OPERATORS.match(str(op)) and isinstance(block, Mapping):
+                for key, value in block.items():
+                    category = LIMITING_KEYS.get(str(key).lower())
+                    if category:
+                        limits.extend((category, str(v)) for v in as_list(value))
+    if limits:
+        return any(_limit_open(c, v) for c, v in limits)
+    return any(_arn_open(p) for p in principal_values(stmt))
+
+
+def allows(stmt: Mapping[str, Any], default: bool = False) -> bool:
+    """An Allow statement; ``default`` is the verdict when Effect is missing (IAM identity
+    policies are read as Allow, as scanners do)."""
+    if "Effect" not in stmt:
+        return default
+    return str(stmt.get("Effect")).lower() == "allow"
 
 
 def account_of(principal: str) -> str | None:
@@ -381,13 +448,17 @@ def of_type(resources: Iterable[Resource], *tokens: str) -> list[Resource]:
     return [r for r in resources if r.type in tokens]
 
 
-def refers_to(resource: Resource, prop: str, target: Resource, target_values: Iterable[Any]) -> bool:
+def refers_to(
+    resource: Resource, prop: str, target: Resource, target_values: Iterable[Any],
+    candidates: Sequence[Resource] = (),
+) -> bool:
     """Whether ``resource.props[prop]`` refers to ``target``.
 
-    The dependency join first: ``property_dependencies[prop]`` lists the URN of ``target``. Only
-    when the property carries no dependency at all, fall back to value equality with one of
-    ``target_values`` (e.g. the bucket's name). An unknown value without a dependency raises
-    CannotEvaluate.
+    1. The dependency join: ``property_dependencies[prop]`` lists the URN of ``target``.
+    2. Without one, a known value equal to one of ``target_values`` (the bucket's name, id, ARN).
+    3. An unknown value without a property dependency: the resource's plain ``dependencies``
+       when they name exactly one of ``candidates`` (the possible targets); otherwise the
+       join cannot be evaluated (CannotEvaluate), never guessed.
     """
     deps = resource.property_dependencies.get(prop) or []
     if deps:
@@ -396,6 +467,9 @@ def refers_to(resource: Resource, prop: str, target: Resource, target_values: It
     if value is None:
         return False
     if is_unknown(value):
+        named = [c.urn for c in candidates if c.urn in resource.dependencies]
+        if len(named) == 1:
+            return named[0] == target.urn
         raise CannotEvaluate(f"{resource.name}.{prop}")
     values = {v for v in target_values if isinstance(v, str) and v and not is_unknown(v)}
     return value in values
@@ -403,15 +477,12 @@ def refers_to(resource: Resource, prop: str, target: Resource, target_values: It
 
 def companions(
     resources: Sequence[Resource], target: Resource, token: str, prop: str,
-    target_values: Iterable[Any],
+    target_values: Iterable[Any], candidates: Sequence[Resource] = (),
 ) -> list[Resource]:
     """Resources of type ``token`` whose ``prop`` refers to ``target``."""
     values = list(target_values)
-    out = []
-    for r in resources:
-        if r.type == token and refers_to(r, prop, target, values):
-            out.append(r)
-    return out
+    return [r for r in resources
+            if r.type == token and refers_to(r, prop, target, values, candidates)]
 
 
 Verdict = str | tuple[Resource, str]
@@ -432,3 +503,10 @@ def iter_findings(
                     yield Finding(subject, verdict)
         except CannotEvaluate as exc:
             yield Finding(subject, str(exc), unknown=True)
+        except Exception as exc:  # noqa: BLE001 (a malformed value is not a pass)
+            yield Finding(subject, malformed(exc), unknown=True)
+
+
+def malformed(exc: Exception) -> str:
+    """The "cannot evaluate" message for a value of an unexpected shape."""
+    return f"a value has an unexpected shape ({type(exc).__name__}: {exc})"

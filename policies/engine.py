@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.core import CannotEvaluate, Finding, Resource, Rule, canonical
+from policies.core import CannotEvaluate, Finding, Resource, Rule, canonical, malformed
 
 # Findings of a stack rule that are not about one resource are attached to the stack.
 STACK = Resource(urn="", type="pulumi:pulumi:Stack", name="(stack)")
@@ -42,9 +42,13 @@ def run_rule(rule: Rule, resources: Sequence[Resource], config: Mapping[str, Any
                 run.findings.extend(Finding(resource, m) for m in rule.check(resource, params))
             except CannotEvaluate as exc:
                 run.findings.append(Finding(resource, str(exc), unknown=True))
+            except Exception as exc:  # noqa: BLE001 (a malformed value is not a pass)
+                run.findings.append(Finding(resource, malformed(exc), unknown=True))
         return run
     try:
         run.findings.extend(rule.check(resources, params))
     except CannotEvaluate as exc:
         run.findings.append(Finding(STACK, str(exc), unknown=True))
+    except Exception as exc:  # noqa: BLE001
+        run.findings.append(Finding(STACK, malformed(exc), unknown=True))
     return run

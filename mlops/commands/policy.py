@@ -37,7 +37,9 @@ def write_output(text: str, output: Path | None) -> None:
 
 @app.command()
 def check(
-    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack whose tier config applies.")],
+    stack: Annotated[str | None, typer.Option(
+        "--stack", "-s", help="Stack whose tier config applies (default: the --plan's stack).",
+    )] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text | json | sarif | junit")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
     plan_file: Annotated[
@@ -47,23 +49,31 @@ def check(
     ] = None,
 ) -> None:
     """Evaluate the policy pack on a stack's offline Plan; exit 1 on a mandatory violation."""
-    from mlops.offline.plan import PlanFileError, load_plan
+    from mlops.offline.plan import PlanFileError
     from mlops.offline.runtime import build_plan, load_settings
     from mlops.policy.config import PolicyConfigError
     from mlops.policy.evaluate import check_plan
+    from mlops.policy.plans import load_plan_file
     from mlops.policy.report import FORMATS, default_locator, render
     from policies.exemptions import ExemptionsError
 
     if fmt not in FORMATS:
         raise UsageError(f"--format: must be one of {', '.join(FORMATS)} (got {fmt!r})")
     root = _root()
-    settings, _ = load_settings(root, stack)  # SettingsError -> one line, exit 2
+    if plan_file is None and stack is None:
+        raise UsageError("--stack: required (the stack to check; or --plan FILE)")
+    plan = None
     if plan_file is not None:
         try:
-            plan = load_plan(plan_file)
+            plan = load_plan_file(plan_file, stack or "")
         except PlanFileError as exc:
             raise UsageError(str(exc)) from None
-    else:
+        stack = stack or plan.stack
+        if not stack:
+            raise UsageError(f"--stack: required ({plan_file} names no stack)")
+    assert stack is not None
+    settings, _ = load_settings(root, stack)  # SettingsError -> one line, exit 2
+    if plan is None:
         with err.status(f"running the program for stack {stack} offline"):
             plan = build_plan(root, stack)
     try:

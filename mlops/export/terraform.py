@@ -10,6 +10,7 @@ linked through ``configuration.expressions.<attr>.references`` so graph checks c
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +31,10 @@ BLOCK_NAMES = {
 }
 # Attributes that are maps in Terraform (keys kept verbatim, values not wrapped in lists).
 MAP_ATTRIBUTES = {"tags", "tagsAll", "dimensions", "environment", "variables"}
+# Attributes that are JSON documents in Terraform: an object given in Pulumi (a policy as
+# PolicyDocumentArgs, an event pattern as a dict) is exported as its JSON text.
+JSON_ATTRIBUTES = {"policy", "assumeRolePolicy", "resourcePolicy", "eventPattern",
+                   "pipelineDefinition", "dashboardBody", "accessPolicies"}
 # Types the provider's default tags reach even when the program sets no tags.
 TAGGED_BY_DEFAULT = {
     "aws_s3_bucket", "aws_kms_key", "aws_iam_role", "aws_sns_topic", "aws_cloudwatch_event_rule",
@@ -76,6 +81,8 @@ def convert_value(value: Any, key: str | None = None) -> Any:
     """Pulumi input values as Terraform plan values (blocks as lists of objects)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
+    if key in JSON_ATTRIBUTES and isinstance(value, (Mapping, list, tuple)):
+        return json.dumps(value)
     if isinstance(value, (int, float)):
         return _number(value)
     if isinstance(value, Mapping):

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from mlops.policy.config import TIERS, config_path, enforcement_level, load_policy_config, rule_params
-from policies.rules import AREAS, all_rules
+from policies.rules import AREAS, UNCHECKED_TYPES, all_rules, rules_by_type
 
 DOC_PATH = Path("docs") / "policies.md"
 
@@ -70,6 +70,13 @@ def render_docs(config_dir: Path) -> str:
                     lines.append(f"  - `{name}` ({schema.get('type')}): "
                                  f"{schema.get('description', '')} ({per_tier})")
             lines.append(f"- Remediation: {rule.remediation}")
+    lines += ["", "## Resource types", "",
+              "Every resource type the rules judge, and the types the platform creates that no "
+              "rule needs to judge.", "", "| resource type | rules |", "| --- | --- |"]
+    for token, ids in rules_by_type().items():
+        lines.append(f"| `{token}` | {', '.join(ids)} |")
+    for token, reason in sorted(UNCHECKED_TYPES.items()):
+        lines.append(f"| `{token}` | none: {reason} |")
     return "\n".join(lines) + "\n"
 
 

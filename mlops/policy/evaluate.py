@@ -44,20 +44,15 @@ class Result:
         return self.status == VIOLATION and self.level in ("mandatory", "remediate")
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        """One finding: exactly policy, severity, enforcementLevel, urn, name, message."""
+        return {
             "policy": self.rule.id,
             "severity": self.rule.severity.value,
             "enforcementLevel": self.level,
             "urn": self.urn,
             "name": self.name,
-            "type": self.type,
             "message": self.message,
-            "remediation": self.rule.remediation,
         }
-        if self.exemption is not None:
-            data["exemption"] = {"owner": self.exemption.owner, "reason": self.exemption.reason,
-                                 "expires": self.exemption.expires.isoformat()}
-        return data
 
 
 @dataclass
@@ -115,8 +110,8 @@ class Report:
                        for s in SEVERITY_ORDER}
         return {
             "passed": self.passed,
+            "tier": self.tier,
             "rules": len(self.outcomes),
-            "rulesDisabled": sum(1 for o in self.outcomes if o.level == "disabled"),
             "resources": self.resources,
             "violations": len(self.violations),
             "mandatory": len(self.mandatory_violations),
@@ -127,14 +122,22 @@ class Report:
         }
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--format json`` document."""
+        """The ``--format json`` document: ``{"stack", "violations", "summary"}``.
+
+        Findings that are not violations (cannot evaluate, exempted) are listed inside the
+        summary, in the same six-key shape, so the top level stays exactly as documented.
+        """
+        summary = self.summary()
+        summary["cannotEvaluateFindings"] = [r.to_json() for r in self.of_status(UNKNOWN)]
+        summary["exemptedFindings"] = [
+            {**r.to_json(), "exemption": {
+                "owner": r.exemption.owner, "reason": r.exemption.reason,
+                "expires": r.exemption.expires.isoformat()}}
+            for r in self.of_status(EXEMPTED) if r.exemption is not None]
         return {
             "stack": self.stack,
-            "tier": self.tier,
             "violations": [r.to_json() for r in self.violations],
-            "cannotEvaluate": [r.to_json() for r in self.of_status(UNKNOWN)],
-            "exempted": [r.to_json() for r in self.of_status(EXEMPTED)],
-            "summary": self.summary(),
+            "summary": summary,
         }
 
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 from policies.core import REGISTRY, Rule
 from policies.rules import encryption, governance, identity, monitoring, sagemaker, storage
 
+# Resource types the platform creates that no rule judges, and why (docs/policies.md lists them).
+UNCHECKED_TYPES = {
+    "aws:cloudwatch/dashboard:Dashboard": "a layout of metric widgets: it holds no data and has "
+                                          "no access or encryption settings to check",
+}
+
 AREAS = ("storage", "encryption", "identity", "sagemaker", "monitoring", "governance")
 MODULES = (storage, encryption, identity, sagemaker, monitoring, governance)
 
@@ -17,3 +23,12 @@ def all_rules() -> list[Rule]:
 def get_rule(rule_id: str) -> Rule:
     """The rule with this id (KeyError when there is none)."""
     return REGISTRY[rule_id]
+
+
+def rules_by_type() -> dict[str, list[str]]:
+    """Every resource type a rule judges, with the ids of the rules that judge it."""
+    out: dict[str, list[str]] = {}
+    for rule in all_rules():
+        for token in rule.resource_types:
+            out.setdefault(token, []).append(rule.id)
+    return dict(sorted(out.items()))

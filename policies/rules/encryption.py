@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from policies.core import (
+    Finding,
     Resource,
     Severity,
     get,
     is_public_principal,
+    iter_findings,
+    of_type,
     policy_document,
+    refers_to,
     resource_rule,
+    stack_rule,
     statements,
     truthy,
 )
@@ -27,7 +32,8 @@ KEY = "aws:kms/key:Key"
                 "AWSGuard cmk-backing-key-rotation-enabled"],
 )
 def kms_rotation(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    spec = str(get(resource.props, "customerMasterKeySpec", "SYMMETRIC_DEFAULT"))
+    spec = str(get(resource.props, "keySpec") or
+               get(resource.props, "customerMasterKeySpec", "SYMMETRIC_DEFAULT"))
     if "SYMMETRIC_DEFAULT" not in spec and "HMAC" not in spec:
         return  # asymmetric keys cannot rotate automatically
     if not truthy(get(resource.props, "enableKeyRotation", False)):
@@ -64,3 +70,29 @@ def kms_deletion_window(resource: Resource, config: Mapping[str, Any]) -> Iterat
     minimum = int(config.get("minDays", 30))
     if int(float(window)) < minimum:
         yield f"deletionWindowInDays is {int(float(window))}, below {minimum}"
+
+
+ALIAS = "aws:kms/alias:Alias"
+
+
+@stack_rule(
+    "kms-alias-targets-stack-key", area="encryption", severity=Severity.HIGH,
+    types=[ALIAS, KEY],
+    description="KMS aliases point at a key of this stack: pipelines and buckets that name the "
+                "alias must not end up encrypting with a key the platform does not control.",
+    remediation="Pass the stack's key (key.key_id) as the alias's target_key_id instead of a "
+                "literal key id.",
+)
+def kms_alias_targets_stack_key(
+    resources: Sequence[Resource], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    keys = of_type(resources, KEY)
+
+    def judge(alias: Resource) -> Iterator[str]:
+        target = alias.props.get("targetKeyId")
+        if not any(refers_to(alias, "targetKeyId", k,
+                             [k.props.get("keyId"), k.props.get("arn"), k.props.get("id")], keys)
+                   for k in keys):
+            yield f"alias targets {target}, which is not a key of this stack"
+
+    return iter_findings(of_type(resources, ALIAS), judge)

@@ -20,6 +20,7 @@ from policies.core import (
     resource_rule,
     statements,
 )
+from policies.iam_actions import all_restrictable_except, restrictable_matches
 
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
@@ -35,14 +36,6 @@ ATTACHMENTS = (
 IDENTITY_POLICY_TYPES = (POLICY, ROLE_POLICY, USER_POLICY, GROUP_POLICY, ROLE)
 ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess")
 
-# Actions AWS cannot scope to a resource ARN ("Resource": "*" is the only option).
-UNSCOPABLE_ACTIONS = [
-    "cloudwatch:PutMetricData", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData",
-    "ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "s3:ListAllMyBuckets",
-    "sagemaker:Search", "sagemaker:List*", "logs:DescribeLogGroups", "kms:ListKeys",
-    "kms:ListAliases", "iam:ListRoles", "iam:ListPolicies", "ec2:Describe*",
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-]
 TRUST_CONDITION_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid",
                         "aws:sourceorgpaths")
 
@@ -60,11 +53,12 @@ def identity_documents(resource: Resource) -> Iterator[tuple[str, dict[str, Any]
 @resource_rule(
     "iam-no-admin", area="identity", severity=Severity.CRITICAL,
     types=[*IDENTITY_POLICY_TYPES, *ATTACHMENTS],
-    description="No identity policy grants administrator access: no Action '*' or '*:*', no "
-                "Allow with NotAction, no AdministratorAccess attachment.",
+    description="No identity policy grants administrator access: no Allow of Action '*' or "
+                "'*:*', no Allow of NotAction on Resource '*', no AdministratorAccess "
+                "attachment. A statement without Effect counts as Allow.",
     remediation="List the actions the principal needs (see infra/components/iam.py) instead of "
                 "'*', and attach scoped policies instead of AdministratorAccess.",
-    references=["CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_1", "Security Hub IAM.1", "CIS AWS 1.16"],
+    references=["CKV_AWS_63", "CKV_AWS_62", "CKV_AWS_1", "Security Hub IAM.1", "CIS AWS 1.16"],
 )
 def iam_no_admin(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     if resource.type in ATTACHMENTS or resource.type == ROLE:
@@ -74,41 +68,56 @@ def iam_no_admin(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]
                 yield f"attaches {arn}"
     for label, doc in identity_documents(resource):
         for i, stmt in enumerate(statements(doc)):
-            if not allows(stmt):
+            if not allows(stmt, default=True):
                 continue
             sid = stmt.get("Sid") or i
             actions = [str(a) for a in as_list(stmt.get("Action"))]
             if any(a in ("*", "*:*") for a in actions):
                 yield f"{label} statement {sid} allows Action '*'"
-            if "NotAction" in stmt:
-                yield f"{label} statement {sid} allows everything but NotAction"
+            if "NotAction" in stmt and "*" in [str(r) for r in as_list(stmt.get("Resource"))]:
+                yield f"{label} statement {sid} allows everything but NotAction on Resource '*'"
 
 
 @resource_rule(
     "iam-no-wildcard-resource-write", area="identity", severity=Severity.HIGH,
     types=list(IDENTITY_POLICY_TYPES),
-    description="Allow statements with Resource '*' contain only actions AWS cannot scope to a "
-                "resource (list/describe APIs, ecr:GetAuthorizationToken, ...).",
+    description="Allow statements on Resource '*' without a Condition grant only actions AWS "
+                "cannot scope to a resource ARN (list APIs, ecr:GetAuthorizationToken, "
+                "cloudwatch:PutMetricData, ...); Deny statements take actions back.",
     remediation="Scope the statement to the environment's ARNs (buckets, key, "
                 "arn:...:sagemaker:...:<kind>/<stem>-*), keeping '*' only for unscopable actions.",
     references=["CKV_AWS_355", "CKV_AWS_290", "CKV_AWS_288"],
-    config_schema={"unscopableActions": {
-        "type": "array", "items": {"type": "string"}, "default": UNSCOPABLE_ACTIONS,
-        "description": "Action patterns allowed with Resource '*'.",
+    config_schema={"allowedActions": {
+        "type": "array", "items": {"type": "string"}, "default": [],
+        "description": "Extra action patterns tolerated on Resource '*'.",
     }},
 )
 def iam_no_wildcard_resource_write(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    allowed = [str(a).lower() for a in config.get("unscopableActions", UNSCOPABLE_ACTIONS)]
+    allowed = [str(a).lower() for a in config.get("allowedActions") or []]
     for label, doc in identity_documents(resource):
-        for i, stmt in enumerate(statements(doc)):
-            if not allows(stmt) or "*" not in [str(r) for r in as_list(stmt.get("Resource"))]:
+        stmts = statements(doc)
+        denied: set[str] = set()
+        for stmt in stmts:
+            if str(stmt.get("Effect")) == "Deny":
+                for action in as_list(stmt.get("Action")):
+                    denied |= restrictable_matches(str(action))
+        for i, stmt in enumerate(stmts):
+            resources = [str(r) for r in as_list(stmt.get("Resource"))]
+            if not allows(stmt, default=True) or "*" not in resources or stmt.get("Condition"):
                 continue
-            actions = [str(a) for a in as_list(stmt.get("Action"))] or ["NotAction"]
-            scopable = [a for a in actions
-                        if not any(fnmatch.fnmatchcase(a.lower(), p) for p in allowed)]
+            if "Action" in stmt:
+                granted: set[str] = set()
+                for action in as_list(stmt.get("Action")):
+                    granted |= restrictable_matches(str(action))
+            else:
+                granted = all_restrictable_except(str(a) for a in as_list(stmt.get("NotAction")))
+            scopable = sorted(a for a in granted - denied
+                              if not any(fnmatch.fnmatchcase(a, p) for p in allowed))
             if scopable:
-                yield (f"{label} statement {stmt.get('Sid') or i} allows "
-                       f"{', '.join(sorted(scopable))} on Resource '*'")
+                shown = ", ".join(scopable[:5]) + (f" and {len(scopable) - 5} more"
+                                                   if len(scopable) > 5 else "")
+                yield (f"{label} statement {stmt.get('Sid') or i} allows scopable actions on "
+                       f"Resource '*': {shown}")
 
 
 ACCOUNT_PRINCIPAL = re.compile(r"^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:root)$")

@@ -15,7 +15,7 @@ from policies.core import (
     as_list,
     each,
     get,
-    is_public_principal,
+    internet_accessible,
     is_unknown,
     iter_findings,
     known,
@@ -34,6 +34,7 @@ EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 
@@ -58,16 +59,32 @@ def sns_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
 @resource_rule(
     "sns-no-public-policy", area="monitoring", severity=Severity.CRITICAL,
     types=[TOPIC, TOPIC_POLICY],
-    description="Topic policies do not allow the '*' principal without conditions.",
+    description="Topic policies grant nothing to everyone: no Allow statement whose principal is "
+                "'*' or an ARN of every account, unless a condition limits the caller by "
+                "account, ARN, organisation, source IP, VPC or VPC endpoint (without a wildcard).",
     remediation="Name the account root and the service principals that publish, with an "
                 "aws:SourceAccount condition.",
-    references=["CKV_AWS_169"],
+    references=["CKV_AWS_169", "Security Hub SNS.4"],
 )
 def sns_no_public_policy(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     doc = policy_document(resource.props.get("policy"), "policy")
     for i, stmt in enumerate(statements(doc)):
-        if allows(stmt) and is_public_principal(stmt) and not stmt.get("Condition"):
-            yield f"topic policy statement {stmt.get('Sid') or i} allows '*' without a condition"
+        if internet_accessible(stmt):
+            yield f"topic policy statement {stmt.get('Sid') or i} is open to everyone"
+
+
+@resource_rule(
+    "sns-subscription-encrypted", area="monitoring", severity=Severity.MEDIUM,
+    types=[SUBSCRIPTION],
+    description="Topic subscriptions deliver over an encrypted channel: no plain 'http' "
+                "endpoints.",
+    remediation="Use protocol 'https' (or email, sqs, lambda) with an https:// endpoint.",
+)
+def sns_subscription_encrypted(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    protocol = str(get(resource.props, "protocol", "")).lower()
+    endpoint = str(get(resource.props, "endpoint", ""))
+    if protocol == "http" or endpoint.lower().startswith("http://"):
+        yield f"delivers to {endpoint or 'an endpoint'} over plain HTTP"
 
 
 @resource_rule(
@@ -203,8 +220,8 @@ def every_endpoint_alarmed(
 
 @resource_rule(
     "log-group-retention-kms", area="monitoring", severity=Severity.MEDIUM, types=[LOG_GROUP],
-    description="Log groups set a retention (at least minRetentionDays) and are encrypted with "
-                "a customer-managed KMS key.",
+    description="Log groups set a retention (at least minRetentionDays, or 0 for never expire) "
+                "and are encrypted with a customer-managed KMS key.",
     remediation="Set retention_in_days (>= 365 in prod) and kms_key_id on the LogGroup.",
     references=["CKV_AWS_66", "CKV_AWS_338", "CKV_AWS_158"],
     config_schema={"minRetentionDays": {"type": "integer", "minimum": 1, "default": 365,
@@ -212,11 +229,11 @@ def every_endpoint_alarmed(
 )
 def log_group_retention_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     def retention() -> Iterator[str]:
-        days = get(resource.props, "retentionInDays", 0)
+        days = get(resource.props, "retentionInDays")
         minimum = int(config.get("minRetentionDays", 365))
-        if not days:
-            yield "retentionInDays is not set (logs kept forever, unbounded cost)"
-        elif int(float(days)) < minimum:
+        if days is None:
+            yield "retentionInDays is not set"
+        elif int(float(days)) != 0 and int(float(days)) < minimum:
             yield f"retentionInDays is {int(float(days))}, below {minimum}"
 
     def kms() -> Iterator[str]:
@@ -295,22 +312,14 @@ def event_targets_known(
 
 @resource_rule(
     "schedule-kms", area="monitoring", severity=Severity.LOW, types=[SCHEDULE],
-    description="EventBridge Scheduler schedules encrypt their payload with a customer key and "
-                "run as a role.",
-    remediation="Set kms_key_arn on the schedule and target.role_arn to a role of the stack.",
+    description="EventBridge Scheduler schedules encrypt their payload with a customer-managed "
+                "key (kmsKeyArn set).",
+    remediation="Set kms_key_arn on the aws.scheduler.Schedule to the environment key ARN.",
+    references=["CKV_AWS_297"],
 )
 def schedule_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    def kms() -> Iterator[str]:
-        if not get(resource.props, "kmsKeyArn"):
-            yield "kmsKeyArn is not set"
-
-    def role() -> Iterator[str]:
-        if not get(resource.props, "target.roleArn"):
-            yield "target.roleArn is not set"
-
-    return each(kms, role)
-
-
+    if not get(resource.props, "kmsKeyArn"):
+        yield "kmsKeyArn is not set (payload encrypted with an AWS-owned key)"
 
 
 KMS_KEY = "aws:kms/key:Key"

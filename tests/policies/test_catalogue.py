@@ -42,3 +42,13 @@ def test_every_rule_has_its_own_tests():
     text = "\n".join(p.read_text() for p in HERE.glob("test_*.py"))
     missing = [r.id for r in all_rules() if f'"{r.id}"' not in text]
     assert missing == []
+
+
+def test_every_resource_type_the_stacks_create_is_judged_or_explained(plans):
+    from policies.rules import UNCHECKED_TYPES, rules_by_type
+
+    judged = set(rules_by_type())
+    for stack, plan in plans.items():
+        types = {r.type for r in plan.custom_resources()}
+        assert types - judged - set(UNCHECKED_TYPES) == set(), stack
+    assert not set(UNCHECKED_TYPES) & judged

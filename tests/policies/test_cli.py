@@ -148,3 +148,60 @@ def test_docs_writes_and_detects_staleness(monkeypatch, capsys, tmp_path):
     assert code == 0 and "wrote docs/policies.md" in err
     code, _, _ = run_cli(monkeypatch, capsys, root, "policy", "docs", "--check")
     assert code == 0
+
+
+def test_json_report_has_exactly_the_documented_shape(monkeypatch, capsys):
+    code, out, _ = run_cli(monkeypatch, capsys, ROOT, "policy", "check", "--stack", "prod",
+                           "--plan", str(DATA / "insecure-plan.json"), "--format", "json")
+    data = json.loads(out)
+    assert code == 1
+    assert set(data) == {"stack", "violations", "summary"}
+    assert data["violations"] and all(
+        set(v) == {"policy", "severity", "enforcementLevel", "urn", "name", "message"}
+        for v in data["violations"])
+    assert data["summary"]["mandatory"] == sum(
+        1 for v in data["violations"] if v["enforcementLevel"] == "mandatory")
+
+
+def test_unknown_values_are_reported_as_cannot_evaluate(monkeypatch, capsys, tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"resources": [{
+        "type": "aws:sns/topic:Topic", "name": "alerts",
+        "inputs": {"kmsMasterKeyId": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}}]}))
+    code, out, _ = run_cli(monkeypatch, capsys, ROOT, "policy", "check", "--stack", "prod",
+                           "--plan", str(plan), "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["violations"] == []
+    assert [(f["policy"], f["name"]) for f in data["summary"]["cannotEvaluateFindings"]] == [
+        ("sns-kms", "alerts")]
+    assert data["summary"]["cannotEvaluateFindings"][0]["message"].startswith("cannot evaluate")
+    code, out, _ = run_cli(monkeypatch, capsys, ROOT, "policy", "check", "--stack", "prod",
+                           "--plan", str(plan))
+    assert "CANNOT EVALUATE (1)" in out and "sns-kms: alerts" in out
+
+
+def test_stack_defaults_to_the_plans_stack(plans, monkeypatch, capsys, tmp_path):
+    code, out, _ = run_cli(monkeypatch, capsys, ROOT, "policy", "check",
+                           "--plan", str(save_plan(plans, "staging", tmp_path)))
+    assert code == 0 and out.startswith("policy check: stack staging (tier staging)")
+    code, _, err = run_cli(monkeypatch, capsys, ROOT, "policy", "check")
+    assert code == 2 and err.strip() == "error: --stack: required (the stack to check; or " \
+                                        "--plan FILE)"
+    nameless = tmp_path / "nameless.json"
+    nameless.write_text('{"resources": []}')
+    code, _, err = run_cli(monkeypatch, capsys, ROOT, "policy", "check", "--plan", str(nameless))
+    assert code == 2 and "names no stack" in err
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("{nope", "invalid JSON"),
+    ('{"s3-versioning": "blocking"}', "s3-versioning: enforcement level must be one of"),
+    ('{"no-such-rule": "advisory"}', "no-such-rule: unknown policy"),
+])
+def test_bad_policy_config_is_exit_2(plans, monkeypatch, capsys, tmp_path, content, expected):
+    root = project_copy(tmp_path)
+    (root / "policies" / "config" / "dev.json").write_text(content)
+    code, _, err = run_cli(monkeypatch, capsys, root, "policy", "check", "--stack", "dev",
+                           "--plan", str(save_plan(plans, "dev", tmp_path)))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {root / 'policies' / 'config' / 'dev.json'}") and expected in err

@@ -90,22 +90,58 @@ def test_iam_no_admin_on_attachments_and_inline_policies():
     role = res(ROLE, "r", {"inlinePolicies": [{"name": "x", "policy": doc(
         {"Sid": "Not", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})}]})
     assert violations("iam-no-admin", [role]) == [
-        "r: inlinePolicies[0] statement Not allows everything but NotAction"]
+        "r: inlinePolicies[0] statement Not allows everything but NotAction on Resource '*'"]
+    scoped_not = res(ROLE, "r", {"inlinePolicies": [{"name": "x", "policy": doc(
+        {"Effect": "Allow", "NotAction": "s3:DeleteBucket", "Resource": "arn:aws:s3:::b"})}]})
+    assert violations("iam-no-admin", [scoped_not]) == []
+
+
+def test_iam_no_admin_reads_a_statement_without_effect_as_allow():
+    implicit = {"Sid": "Implicit", "Action": "*", "Resource": "*"}
+    assert violations("iam-no-admin", [res(POLICY, "p", {"policy": doc(implicit)})]) == [
+        "p: policy statement Implicit allows Action '*'"]
+    deny = {**ADMIN, "Effect": "Deny"}
+    assert violations("iam-no-admin", [res(POLICY, "p", {"policy": doc(deny)})]) == []
 
 
 def test_iam_no_wildcard_resource_write():
     unscopable = {"Sid": "U", "Effect": "Allow", "Resource": "*",
-                  "Action": ["ecr:GetAuthorizationToken", "sagemaker:ListFeatureGroups"]}
+                  "Action": ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
+                             "xray:PutTraceSegments"]}
     write = {"Sid": "W", "Effect": "Allow", "Resource": "*",
              "Action": ["s3:PutObject", "sts:GetCallerIdentity"]}
     assert violations("iam-no-wildcard-resource-write",
                       [res(ROLE_POLICY, "p", {"policy": doc(SCOPED, unscopable)})]) == []
     assert violations("iam-no-wildcard-resource-write",
                       [res(ROLE_POLICY, "p", {"policy": doc(write)})]) == [
-        "p: policy statement W allows s3:PutObject on Resource '*'"]
+        "p: policy statement W allows scopable actions on Resource '*': s3:putobject"]
     assert violations("iam-no-wildcard-resource-write",
                       [res(ROLE_POLICY, "p", {"policy": doc(write)})],
-                      {"unscopableActions": ["s3:*", "sts:*"]}) == []
+                      {"allowedActions": ["s3:put*"]}) == []
+
+
+@pytest.mark.parametrize(("stmt", "fails"), [
+    ({"Action": "ec2:Describe*", "Resource": "*"}, True),  # some Describe* take ARNs
+    ({"Action": "ec2:Describe*", "Resource": "arn:aws:ec2:eu-west-1:1:instance/*"}, False),
+    ({"Action": "s3:ListAllMyBuckets", "Resource": "*"}, False),  # no resource type
+    ({"Action": "ec2:NoSuchAction", "Resource": "*"}, False),  # unknown: nothing to scope
+    ({"Action": "s3:*", "Resource": "*"}, True),
+    ({"Action": "S3:GetObject", "Resource": ["arn:aws:s3:::b/*", "*"]}, True),
+    ({"Action": "s3:GetObject", "Resource": "*",
+      "Condition": {"StringEquals": {"aws:ResourceAccount": "1"}}}, False),  # constrained
+    ({"NotAction": "iam:*", "Resource": "*"}, True),
+    ({"Action": "s3:GetObject", "Resource": "*", "Effect": "Deny"}, False),
+])
+def test_iam_wildcard_resource_uses_the_iam_action_reference(stmt, fails):
+    policy = res(POLICY, "p", {"policy": doc({"Effect": "Allow", **stmt})})
+    assert bool(violations("iam-no-wildcard-resource-write", [policy])) is fails
+
+
+def test_iam_deny_takes_scopable_actions_back():
+    allow = {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": "s3:*Object", "Resource": "*"}
+    assert violations("iam-no-wildcard-resource-write",
+                      [res(POLICY, "p", {"policy": doc(allow, deny)})]) == []
 
 
 def test_iam_unknown_policy_cannot_evaluate():
@@ -158,3 +194,24 @@ def test_policy_documents_may_be_objects_or_single_statements():
     single = json.dumps({"Version": "2012-10-17", "Statement": ADMIN})
     assert violations("iam-no-admin", [res(POLICY, "p", {"policy": single})]) == [
         "p: policy statement Admin allows Action '*'"]
+
+
+def test_kms_alias_targets_a_key_of_the_stack():
+    k = res("aws:kms/key:Key", "key", {"description": "k"})
+    alias = "aws:kms/alias:Alias"
+    joined = res(alias, "alias", {"name": "alias/mlops-prod", "targetKeyId": "1234"},
+                 deps={"targetKeyId": [k]})
+    assert violations("kms-alias-targets-stack-key", [k, joined]) == []
+    foreign = res(alias, "alias", {"name": "alias/mlops-prod", "targetKeyId": "abcd-foreign"})
+    assert violations("kms-alias-targets-stack-key", [k, foreign]) == [
+        "alias: alias targets abcd-foreign, which is not a key of this stack"]
+    unknown = res(alias, "alias", {"name": "alias/mlops-prod", "targetKeyId": UNKNOWN})
+    assert unknowns("kms-alias-targets-stack-key", [k, unknown]) == [
+        "value at alias.targetKeyId is not known until deploy"]
+
+
+def test_kms_rotation_reads_key_spec():
+    asym = res("aws:kms/key:Key", "key", {"keySpec": "RSA_2048", "enableKeyRotation": False})
+    assert violations("kms-rotation", [asym]) == []  # asymmetric keys cannot rotate
+    sym = res("aws:kms/key:Key", "key", {"keySpec": "SYMMETRIC_DEFAULT"})
+    assert violations("kms-rotation", [sym]) == ["key: enableKeyRotation is not true"]

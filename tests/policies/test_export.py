@@ -103,3 +103,13 @@ def test_insecure_plan_values_carry_the_problems():
     values = {r["address"]: r["values"] for r in doc["planned_values"]["root_module"]["resources"]}
     assert values["aws_sns_topic.alerts"].get("kms_master_key_id") is None
     assert values["aws_s3_bucket_public_access_block.public_data_pab"]["block_public_acls"] is False
+
+
+def test_policy_documents_given_as_objects_are_exported_as_json_text():
+    document = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": "*",
+                                                       "Action": "s3:GetObject"}}
+    converted = convert_object({"bucket": "b", "policy": document,
+                                "inlinePolicies": [{"name": "x", "policy": document}]})
+    assert json.loads(converted["policy"]) == document
+    assert json.loads(converted["inline_policy"][0]["policy"]) == document
+    assert convert_object({"policy": '{"Statement": []}'})["policy"] == '{"Statement": []}'

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.policies.helpers import ACCOUNT, KEY_ARN, UNKNOWN, doc, res, unknowns, violations
 
 TOPIC = "aws:sns/topic:Topic"
@@ -41,9 +43,42 @@ def test_sns_no_public_policy():
                       [res(TOPIC_POLICY, "tp", {"arn": TOPIC_ARN, "policy": scoped})]) == []
     assert violations("sns-no-public-policy",
                       [res(TOPIC_POLICY, "tp", {"arn": TOPIC_ARN, "policy": public})]) == [
-        "tp: topic policy statement Anyone allows '*' without a condition"]
+        "tp: topic policy statement Anyone is open to everyone"]
     assert violations("sns-no-public-policy", [topic(policy=public)]) == [
-        "alerts: topic policy statement Anyone allows '*' without a condition"]
+        "alerts: topic policy statement Anyone is open to everyone"]
+
+
+@pytest.mark.parametrize(("principal", "condition", "open_"), [
+    ({"AWS": "arn:aws:iam::*:role/sns"}, None, True),  # every account's role
+    ({"AWS": ["arn:aws:iam::123456789101:role/sns", "*"]}, None, True),
+    ("arn:aws:iam::123456789101:role/sns", None, False),
+    ("*", {"Bool": {"aws:SecureTransport": "true"}}, True),  # not a limiting condition
+    ("*", {"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}, True),  # negated: no limit
+    ("*", {"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:*:*:alarm:*"}}, True),
+    ("*", {"ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:*"}},
+     False),
+    ("*", {"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}, True),
+    ("*", {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}, False),
+])
+def test_sns_public_policy_shapes(principal, condition, open_):
+    stmt = {"Effect": "Allow", "Principal": principal, "Action": "sns:Publish",
+            "Resource": TOPIC_ARN}
+    if condition:
+        stmt["Condition"] = condition
+    found = violations("sns-no-public-policy", [res(TOPIC_POLICY, "tp", {"policy": doc(stmt)})])
+    assert bool(found) is open_
+
+
+def test_sns_subscription_encrypted():
+    sub = "aws:sns/topicSubscription:TopicSubscription"
+    email = res(sub, "s", {"topic": TOPIC_ARN, "protocol": "email", "endpoint": "a@example.com"})
+    https = res(sub, "s", {"topic": TOPIC_ARN, "protocol": "https",
+                           "endpoint": "https://hooks.example.com/x"})
+    http = res(sub, "s", {"topic": TOPIC_ARN, "protocol": "http",
+                          "endpoint": "http://hooks.example.com/x"})
+    assert violations("sns-subscription-encrypted", [email, https]) == []
+    assert violations("sns-subscription-encrypted", [http]) == [
+        "s: delivers to http://hooks.example.com/x over plain HTTP"]
 
 
 def alarm(name="a", deps=None, **props):
@@ -124,9 +159,11 @@ def test_log_group_retention_kms():
     good = res(LOG_GROUP, "lg", {"retentionInDays": 365, "kmsKeyId": KEY_ARN})
     assert violations("log-group-retention-kms", [good]) == []
     assert violations("log-group-retention-kms", [res(LOG_GROUP, "lg", {})]) == [
-        "lg: retentionInDays is not set (logs kept forever, unbounded cost)",
+        "lg: retentionInDays is not set",
         "lg: kmsKeyId is not set",
     ]
+    forever = res(LOG_GROUP, "lg", {"retentionInDays": 0, "kmsKeyId": KEY_ARN})
+    assert violations("log-group-retention-kms", [forever]) == []  # 0: never expires
     short = res(LOG_GROUP, "lg", {"retentionInDays": 30, "kmsKeyId": KEY_ARN})
     assert violations("log-group-retention-kms", [short]) == [
         "lg: retentionInDays is 30, below 365"]
@@ -169,7 +206,7 @@ def test_schedule_kms():
     assert violations("schedule-kms", [ok]) == []
     bad = schedule({"arn": "x"}, kmsKeyArn=None)
     assert violations("schedule-kms", [bad]) == [
-        "nightly: kmsKeyArn is not set", "nightly: target.roleArn is not set"]
+        "nightly: kmsKeyArn is not set (payload encrypted with an AWS-owned key)"]
 
 
 def key_with(services):

@@ -22,8 +22,9 @@ from tests.policies.helpers import (
     violations,
 )
 
-STACK_RULES = ["s3-encryption-kms", "s3-versioning", "s3-public-access-block", "s3-tls-only",
-               "s3-access-logging", "s3-ownership-enforced", "s3-lifecycle"]
+STACK_RULES = ["s3-encryption-kms", "s3-encryption-cmk", "s3-versioning",
+               "s3-public-access-block", "s3-tls-only", "s3-access-logging",
+               "s3-access-log-target", "s3-ownership-enforced", "s3-lifecycle"]
 
 
 @pytest.mark.parametrize("rule", STACK_RULES)
@@ -48,27 +49,64 @@ def test_stack_policy_catches_missing_companion(rule, companion, expected):
 
 @pytest.mark.parametrize(("rule", "kind", "override", "expected"), [
     ("s3-encryption-kms", "sse", {"rules": [{"applyServerSideEncryptionByDefault": {
-        "sseAlgorithm": "AES256"}, "bucketKeyEnabled": True}]}, "AES256, not aws:kms"),
-    ("s3-encryption-kms", "sse", {"rules": [{"applyServerSideEncryptionByDefault": {
-        "sseAlgorithm": "aws:kms"}, "bucketKeyEnabled": True}]}, "AWS-managed key"),
-    ("s3-encryption-kms", "sse", {"rules": [{"applyServerSideEncryptionByDefault": {
-        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": "k"}}]}, "bucketKeyEnabled off"),
+        "sseAlgorithm": "AES256"}, "bucketKeyEnabled": True}]}, "uses AES256, not aws:kms"),
+    ("s3-encryption-kms", "sse", {"rules": [{"applyServerSideEncryptionByDefault": {}}]},
+     "uses no algorithm, not aws:kms"),
+    ("s3-encryption-cmk", "sse", {"rules": [{"applyServerSideEncryptionByDefault": {
+        "sseAlgorithm": "aws:kms"}, "bucketKeyEnabled": True}]}, "AWS-managed key aws/s3"),
+    ("s3-encryption-cmk", "sse", {"rules": [{"applyServerSideEncryptionByDefault": {
+        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": "alias/aws/s3"},
+        "bucketKeyEnabled": True}]}, "AWS-managed key alias/aws/s3"),
+    ("s3-encryption-cmk", "sse", {"rules": [{"applyServerSideEncryptionByDefault": {
+        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": "k"}}]}, "bucketKeyEnabled is off"),
     ("s3-versioning", "versioning", {"versioningConfiguration": {"status": "Suspended"}},
      "Suspended, not Enabled"),
-    ("s3-public-access-block", "pab", {"restrictPublicBuckets": False},
-     "restrictPublicBuckets not true"),
+    ("s3-public-access-block", "pab", {"blockPublicPolicy": False},
+     "leaves blockPublicPolicy off"),
     ("s3-tls-only", "policy", {"policy": doc({**TLS_DENY, "Effect": "Allow"})},
      "does not deny aws:SecureTransport=false"),
+])
+def test_wrong_bucket_level_settings_fail_on_the_bucket(rule, kind, override, expected):
+    """What scanners judge on the bucket (encrypted, versioned, ...) is reported on the bucket."""
+    found = [f for f in violations(rule, secure_buckets(**{kind: override}))
+             if not f.startswith(f"data-{kind}: ")]
+    assert len(found) == 1 and found[0].startswith("data: ") and expected in found[0], found
+
+
+@pytest.mark.parametrize(("rule", "kind", "override", "expected"), [
+    ("s3-public-access-block", "pab", {"restrictPublicBuckets": False},
+     "restrictPublicBuckets not true"),
     ("s3-ownership-enforced", "ownership", {"rule": {"objectOwnership": "ObjectWriter"}},
      "ObjectWriter, not BucketOwnerEnforced"),
     ("s3-lifecycle", "lifecycle", {"rules": [{"id": "x", "status": "Enabled",
                                               "expiration": {"days": 30}}]},
      "aborts incomplete multipart uploads"),
 ])
-def test_wrong_companion_settings_fail(rule, kind, override, expected):
-    """The violation is reported on the misconfigured companion, not on the bucket."""
+def test_wrong_companion_settings_fail_on_the_companion(rule, kind, override, expected):
+    """What scanners judge on the companion (PAB flags, abort rule, ownership) lands there."""
     found = violations(rule, secure_buckets(**{kind: override}))
     assert len(found) == 1 and found[0].startswith(f"data-{kind}: ") and expected in found[0], found
+
+
+def test_access_block_without_the_two_blocking_flags_fails_bucket_and_block():
+    found = violations("s3-public-access-block", secure_buckets(pab={"blockPublicAcls": False}))
+    assert found == ["data: public access block data-pab leaves blockPublicAcls off",
+                     "data-pab: blockPublicAcls not true"]
+
+
+def test_encryption_kms_accepts_dsse_and_the_aws_managed_key():
+    """aws:kms without a key id is SSE-KMS (s3-encryption-kms passes); the customer-key part
+    is s3-encryption-cmk's, which does not ask DSSE for a bucket key."""
+    aws_key = {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]}
+    assert violations("s3-encryption-kms", secure_buckets(sse=aws_key)) == []
+    assert len(violations("s3-encryption-cmk", secure_buckets(sse=aws_key))) == 2
+    dsse = {"rules": [{"applyServerSideEncryptionByDefault": {
+        "sseAlgorithm": "aws:kms:dsse", "kmsMasterKeyId": "k"}}]}
+    assert violations("s3-encryption-kms", secure_buckets(sse=dsse)) == []
+    assert violations("s3-encryption-cmk", secure_buckets(sse=dsse)) == []
+    aes = {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}
+    assert violations("s3-encryption-cmk", secure_buckets(sse=aes)) == []  # kms rule's finding
+    assert violations("s3-encryption-cmk", secure_buckets(skip=("sse",))) == []
 
 
 @pytest.mark.parametrize(("rule", "companion", "props", "expected"), [
@@ -79,6 +117,8 @@ def test_wrong_companion_settings_fail(rule, kind, override, expected):
         "status": "Disabled"}}, "Disabled, not Enabled"),
     ("s3-ownership-enforced", OWNERSHIP, {"bucket": "x", "rule": {
         "objectOwnership": "BucketOwnerPreferred"}}, "BucketOwnerPreferred"),
+    ("s3-encryption-kms", SSE, {"bucket": "x", "rule": {"applyServerSideEncryptionByDefault": {
+        "sseAlgorithm": "AES256"}}}, "uses AES256"),
 ])
 def test_companion_without_bucket_in_stack_is_still_judged(rule, companion, props, expected):
     found = violations(rule, [res(companion, "orphan", props)])
@@ -129,21 +169,30 @@ def test_unknown_bucket_policy_cannot_be_evaluated():
     assert found == ["value at data-policy.policy is not known until deploy"]
 
 
-def test_access_logging_requires_a_stack_log_bucket():
-    found = violations("s3-access-logging", secure_buckets(logging={"targetBucket": "elsewhere"}))
-    # the dependency still names the stack's log bucket: pass; drop it and the value decides
-    assert found == []
+def test_access_log_target_must_be_a_stack_bucket():
+    assert violations("s3-access-log-target", secure_buckets()) == []
     logs, data = bucket("logs"), bucket("data")
     logging = res("aws:s3/bucketLogging:BucketLogging", "data-logging",
                   {"bucket": data.props["bucket"], "targetBucket": "central-logs"},
                   deps={"bucket": [data]})
-    assert sorted(violations("s3-access-logging", [logs, data, logging])) == [
-        "data-logging: target bucket central-logs is not a log bucket of this stack",
-        "logs: bucket has no BucketLogging (server access logs)",
-    ]
-    assert violations("s3-access-logging", [logs, data, logging],
-                      {"externalLogBuckets": ["central-logs"]}) == [
+    assert violations("s3-access-log-target", [logs, data, logging]) == [
+        "data-logging: target bucket central-logs is not a bucket of this stack"]
+    assert violations("s3-access-log-target", [logs, data, logging],
+                      {"externalLogBuckets": ["central-logs"]}) == []
+    # s3-access-logging only asks for logging with a target (CKV_AWS_18); the log bucket that
+    # receives nothing is then a bucket like any other
+    assert violations("s3-access-logging", [logs, data, logging]) == [
         "logs: bucket has no BucketLogging (server access logs)"]
+
+
+def test_unknown_log_target_cannot_be_evaluated():
+    data = bucket("data")
+    logging = res("aws:s3/bucketLogging:BucketLogging", "data-logging",
+                  {"bucket": data.props["bucket"], "targetBucket": UNKNOWN},
+                  deps={"bucket": [data]})
+    assert unknowns("s3-access-log-target", [data, logging]) == [
+        "value at data-logging.targetBucket is not known until deploy"]
+    assert violations("s3-access-logging", [data, logging]) == []
 
 
 POLICY = "aws:s3/bucketPolicy:BucketPolicy"
@@ -208,7 +257,7 @@ INLINE_GOOD = {
     ("s3-encryption-kms", "serverSideEncryptionConfiguration",
      {"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"},
                "bucketKeyEnabled": True}},
-     "rules[0] uses AES256, not aws:kms"),
+     "default encryption uses AES256, not aws:kms"),
     ("s3-versioning", "versioning", {"enabled": False}, "versioning is not enabled"),
     ("s3-access-logging", "logging", {"targetPrefix": "x/"}, "logging has no targetBucket"),
     ("s3-lifecycle", "lifecycleRules", [{"enabled": False,
@@ -241,5 +290,15 @@ def test_deprecated_v2_types_are_the_same_resources():
             {"bucket": "legacy", "versioningConfiguration": {"status": "Suspended"}},
             deps={"bucket": [b]})
     assert violations("s3-versioning", [b, v]) == [
-        "legacy-versioning: versioning status is Suspended, not Enabled"]
+        "legacy: versioning is Suspended, not Enabled"]
     assert violations("s3-versioning", [b]) == ["legacy: bucket has no BucketVersioning"]
+
+
+def test_object_kms():
+    obj = "aws:s3/bucketObjectv2:BucketObjectv2"
+    ok = res(obj, "code", {"bucket": "b", "key": "k", "serverSideEncryption": "aws:kms",
+                           "kmsKeyId": "arn:aws:kms:eu-west-1:1:key/x"})
+    bare = res(obj, "code", {"bucket": "b", "key": "k", "serverSideEncryption": "AES256"})
+    assert violations("s3-object-kms", [ok]) == []
+    assert violations("s3-object-kms", [bare]) == [
+        "code: kmsKeyId is not set (object encrypted with the bucket default or an AWS key)"]

@@ -1,0 +1,91 @@
+"""Saved plans for `--plan`: the Plan of mlops preview, pulumi's own JSON, hand-written ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlops.offline.plan import PlanFileError
+from mlops.policy.plans import load_plan_file
+
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+def write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_the_plan_of_mlops_preview_round_trips(plans, tmp_path):
+    path = tmp_path / "prod.json"
+    path.write_text(plans["prod"].to_json())
+    loaded = load_plan_file(path, "prod")
+    assert loaded.to_dict() == plans["prod"].to_dict()
+
+
+def test_hand_written_resources_get_urn_name_and_stack(tmp_path):
+    path = write(tmp_path, {"resources": [
+        {"type": BUCKET, "name": "data", "inputs": {"bucket": "d"}},
+        {"type": BUCKET, "urn": "urn:pulumi:x::p::aws:s3/bucket:Bucket::logs", "props": {}},
+    ]})
+    plan = load_plan_file(path, "prod")
+    assert plan.stack == "prod" and plan.project == "mlops-platform"
+    assert [(r.name, r.urn, r.inputs) for r in plan.resources] == [
+        ("data", "urn:pulumi:prod::mlops-platform::aws:s3/bucket:Bucket::data", {"bucket": "d"}),
+        ("logs", "urn:pulumi:x::p::aws:s3/bucket:Bucket::logs", {}),
+    ]
+    bare = write(tmp_path, [{"type": BUCKET, "name": "b"}])
+    assert [r.name for r in load_plan_file(bare, "dev").resources] == ["b"]
+
+
+def test_pulumi_preview_json_steps(tmp_path):
+    urn = "urn:pulumi:prod::mlops-platform::aws:s3/bucket:Bucket::data"
+    path = write(tmp_path, {"steps": [
+        {"op": "create", "urn": urn, "newState": {
+            "urn": urn, "type": BUCKET, "custom": True, "inputs": {"bucket": "d"},
+            "propertyDependencies": {"bucket": []}, "protect": True}},
+        {"op": "delete", "urn": "urn:pulumi:prod::p::aws:s3/bucket:Bucket::gone",
+         "oldState": {}},
+    ]})
+    [resource] = load_plan_file(path, "prod").resources
+    assert (resource.name, resource.protect, resource.inputs) == ("data", True, {"bucket": "d"})
+
+
+def test_pulumi_stack_export(tmp_path):
+    stack_urn = "urn:pulumi:prod::p::pulumi:pulumi:Stack::p-prod"
+    path = write(tmp_path, {"version": 3, "deployment": {"resources": [
+        {"urn": stack_urn, "type": "pulumi:pulumi:Stack", "custom": False},
+        {"urn": "urn:pulumi:prod::p::aws:sns/topic:Topic::alerts", "type": "aws:sns/topic:Topic",
+         "custom": True, "inputs": {"name": "alerts"}, "parent": stack_urn},
+    ]}})
+    plan = load_plan_file(path, "prod")
+    assert [r.name for r in plan.custom_resources()] == ["alerts"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "invalid JSON"),
+    ('{"resources": "nope"}', "resources: missing"),
+    ('"just a string"', "expected a JSON object with 'resources'"),
+    ('{"resources": [42]}', "resources[0]: expected an object"),
+    ('{"resources": [{"name": "x"}]}', "resources[0].type: missing"),
+    ('{"resources": [{"type": "aws:sns/topic:Topic"}]}', "resources[0].name: missing"),
+    ('{"resources": [{"type": "aws:sns/topic:Topic", "name": "t", "inputs": [1]}]}',
+     "resources[0].inputs: Input should be a valid dictionary"),
+])
+def test_bad_plans_are_one_line_naming_the_key(tmp_path, content, message):
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    with pytest.raises(PlanFileError) as info:
+        load_plan_file(path, "prod")
+    text = str(info.value)
+    assert text.startswith(f"{path}") and message in text and "\n" not in text
+
+
+def test_missing_and_directory_plans(tmp_path):
+    with pytest.raises(PlanFileError, match="no such file"):
+        load_plan_file(tmp_path / "absent.json", "prod")
+    with pytest.raises(PlanFileError, match="is a directory"):
+        load_plan_file(tmp_path, "prod")
