@@ -4,6 +4,11 @@ Offline stores are Iceberg tables in the environment's feature-store bucket, enc
 environment key and registered in the Glue Data Catalog; online stores (with the key and an
 optional TTL) exist only where the stack enables them. Feature groups are stateful: protected
 and retained in prod.
+
+The AWS provider replaces a feature group when most of its inputs change (the replacement
+guard in ``infra/projects/loader.py`` refuses those changes of a project). Two inputs are made
+harmless here: feature definitions are registered sorted by name, so reordering features in
+project.yaml changes nothing, and description edits are ignored after creation.
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ class FeatureStore(pulumi.ComponentResource):
                     feature_definitions=[
                         aws.sagemaker.FeatureGroupFeatureDefinitionArgs(
                             feature_name=f.name, feature_type=f.type)
-                        for f in spec.features
+                        for f in sorted(spec.features, key=lambda f: f.name)
                     ],
                     offline_store_config=aws.sagemaker.FeatureGroupOfflineStoreConfigArgs(
                         s3_storage_config=aws.sagemaker.FeatureGroupOfflineStoreConfigS3StorageConfigArgs(
@@ -89,6 +94,7 @@ class FeatureStore(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(
                         parent=self, protect=args.protect, retain_on_delete=args.protect,
                         depends_on=args.depends_on or [],
+                        ignore_changes=["description"],
                     ),
                 )
                 self.groups[f"{project.name}/{spec.name}"] = group

@@ -127,7 +127,10 @@ class Pipelines(pulumi.ComponentResource):
                 pipeline_name=ctx.pipeline_name,
                 pipeline_display_name=ctx.pipeline_name,
                 pipeline_description=(m.pipeline.description or m.description)[:3072] or None,
-                pipeline_definition=item.definition,
+                # Rendered and checked with the key's alias ARN (known before deployment);
+                # deployed with the key's ARN, the form every SageMaker KMS field accepts.
+                pipeline_definition=pulumi.Output.from_input(args.key_arn).apply(
+                    item.deployed_definition),
                 role_arn=args.role_arn,
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *code]),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from infra.projects.context import FeatureGroupRef, ProjectContext
 from infra.projects.discover import PROJECT_NAME, pipelines_dir, project_names
 from infra.projects.errors import ProjectError
-from infra.projects.manifest import ProjectManifest, load_manifest
+from infra.projects.manifest import ProjectManifest, key_path, load_manifest, manifest_line
 
 if TYPE_CHECKING:
     from infra.config import Settings
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 LOCK_FILE = "featuregroups.lock.json"
 FEATURE_STORE_DATABASE = "sagemaker_featurestore"
+FEATURE_GROUP_NAME_MAX = 64  # SageMaker CreateFeatureGroup
+ROLE_NAME_MAX = 64  # IAM (the schedule's role is <pipeline>-scheduler)
+PACKAGE_GROUP_NAME_MAX = 63  # SageMaker CreateModelPackageGroup
 _SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 
 
@@ -82,7 +85,8 @@ def load_project(root: Path, name: str) -> Project:
     manifest = load_manifest(folder, root)
     module = folder / manifest.pipeline.module
     if not module.is_file():
-        raise ProjectError(f"{source}/project.yaml", "pipeline.module", None,
+        raise ProjectError(f"{source}/project.yaml", "pipeline.module",
+                           manifest_line(folder / "project.yaml", ("pipeline", "module")),
                            f"{source}/{manifest.pipeline.module} does not exist")
     check_feature_group_lock(folder, source, manifest)
     return Project(name=name, path=folder, source=source, manifest=manifest,
@@ -124,46 +128,60 @@ def write_lock(folder: Path, manifest: ProjectManifest) -> Path:
     return path
 
 
-def replacement_problems(locked: dict[str, dict], manifest: ProjectManifest) -> list[tuple[str, str]]:
-    """(key, problem) for every change that would replace a locked feature group."""
-    problems: list[tuple[str, str]] = []
+HINT = ("replacing a feature group loses its data; create a new versioned group "
+        "(e.g. {name}-v2) and keep this one until consumers move")
+
+
+def replacement_problems(
+    locked: dict[str, dict], manifest: ProjectManifest
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(key path, problem) for every change that would replace (or delete) a locked group.
+
+    The AWS provider replaces a feature group when its feature definitions (any addition,
+    removal or retyping), record identifier, event time or online store change
+    (hashicorp/terraform-provider-aws#36784): each of those is refused.
+    """
+    problems: list[tuple[tuple[str | int, ...], str]] = []
     current = {g.name: g for g in manifest.feature_groups}
-    hint = ("replacing a feature group loses its data; create a new versioned group "
-            "(e.g. {name}-v2) and keep this one until consumers move")
     for name, lock in sorted(locked.items()):
+        hint = HINT.format(name=name)
         group = current.get(name)
         if group is None:
-            # Dropping a group from the manifest deletes it: also refused.
-            problems.append((f"featureGroups.{name}",
-                             "removing a deployed feature group deletes it; "
-                             + hint.format(name=name)))
+            problems.append((("featureGroups",),
+                             f"removes the deployed feature group {name!r}, which deletes it "
+                             f"and its data; keep it, or retire it on purpose by also deleting "
+                             f"its entry from {LOCK_FILE}"))
             continue
-        index = manifest.feature_groups.index(group)
-        key = f"featureGroups[{index}]"
-        if lock.get("recordIdentifier") != group.record_identifier:
-            problems.append((f"{key}.recordIdentifier",
-                             f"changed from {lock.get('recordIdentifier')!r}; "
-                             + hint.format(name=name)))
-        if lock.get("eventTime") != group.event_time:
-            problems.append((f"{key}.eventTime",
-                             f"changed from {lock.get('eventTime')!r}; " + hint.format(name=name)))
-        types = {f.name: f.type for f in group.features}
-        for feature, ftype in sorted((lock.get("features") or {}).items()):
-            if feature not in types:
-                problems.append((f"{key}.features",
-                                 f"removes feature {feature!r}; " + hint.format(name=name)))
-            elif types[feature] != ftype:
-                problems.append((f"{key}.features",
-                                 f"retypes feature {feature!r} from {ftype} to {types[feature]}; "
-                                 + hint.format(name=name)))
+        at: tuple[str | int, ...] = ("featureGroups", manifest.feature_groups.index(group))
+        for field, value in (("recordIdentifier", group.record_identifier),
+                             ("eventTime", group.event_time)):
+            if lock.get(field) != value:
+                problems.append(((*at, field), f"changed from {lock.get(field)!r}; {hint}"))
+        if "online" in lock and lock["online"] != group.online:
+            state = "on" if group.online else "off"
+            problems.append(((*at, "online"), f"turns the online store {state}; {hint}"))
+        locked_types = lock.get("features") or {}
+        for i, feature in enumerate(group.features):
+            if feature.name not in locked_types:
+                problems.append(((*at, "features", i, "name"),
+                                 f"adds feature {feature.name!r}: the provider can only add a "
+                                 f"feature by replacing the group; {hint}"))
+            elif locked_types[feature.name] != feature.type:
+                problems.append(((*at, "features", i, "type"),
+                                 f"retypes feature {feature.name!r} from "
+                                 f"{locked_types[feature.name]} to {feature.type}; {hint}"))
+        names = {f.name for f in group.features}
+        for feature in sorted(set(locked_types) - names):
+            problems.append(((*at, "features"), f"removes feature {feature!r}; {hint}"))
     return problems
 
 
 def check_feature_group_lock(folder: Path, source: str, manifest: ProjectManifest) -> None:
     problems = replacement_problems(read_lock(folder, source), manifest)
     if problems:
-        key, problem = problems[0]
-        raise ProjectError(f"{source}/project.yaml", key, None, problem)
+        path, problem = problems[0]
+        raise ProjectError(f"{source}/project.yaml", key_path(path),
+                           manifest_line(folder / "project.yaml", path), problem)
 
 
 # --- per-stack context -------------------------------------------------------------------
@@ -201,19 +219,38 @@ def context_for(project: Project, settings: Settings, naming: Naming) -> Project
     m = project.manifest
     stack, tier = naming.stack, settings.environment
     source = f"{project.source}/project.yaml"
+    manifest_file = project.path / "project.yaml"
+
+    def refuse(path: tuple[str | int, ...], problem: str) -> ProjectError:
+        return ProjectError(source, key_path(path), manifest_line(manifest_file, path), problem)
+
     instance_type = m.instance_type_for(stack, tier) or settings.allowed_instance_types[0]
     if instance_type not in settings.allowed_instance_types:
-        key = "pipeline.instanceType." + (stack if stack in m.pipeline.instance_type else tier)
-        raise ProjectError(source, key, None,
-                           f"{instance_type} is not allowed in stack {stack} "
-                           f"(allowed: {', '.join(settings.allowed_instance_types)})")
+        key = stack if stack in m.pipeline.instance_type else tier
+        raise refuse(("pipeline", "instanceType", key),
+                     f"{instance_type} is not allowed in stack {stack} "
+                     f"(allowed: {', '.join(settings.allowed_instance_types)})")
     runtime = m.max_runtime_for(stack, tier) or settings.max_runtime_seconds
     if runtime > settings.max_runtime_seconds:
-        key = "pipeline.maxRuntimeSeconds." + (
-            stack if stack in m.pipeline.max_runtime_seconds else tier)
-        raise ProjectError(source, key, None,
-                           f"{runtime} s exceeds the limit of stack {stack} "
-                           f"({settings.max_runtime_seconds} s)")
+        key = stack if stack in m.pipeline.max_runtime_seconds else tier
+        raise refuse(("pipeline", "maxRuntimeSeconds", key),
+                     f"{runtime} s exceeds the limit of stack {stack} "
+                     f"({settings.max_runtime_seconds} s)")
+    for i, g in enumerate(m.feature_groups):
+        physical = feature_group_name(naming, project.name, g.name)
+        if len(physical) > FEATURE_GROUP_NAME_MAX:
+            raise refuse(("featureGroups", i, "name"),
+                         f"makes the feature group name {physical} ({len(physical)} characters; "
+                         f"SageMaker allows {FEATURE_GROUP_NAME_MAX}): shorten it")
+    group_name = naming.package_group(m.package_group)
+    if len(group_name) > PACKAGE_GROUP_NAME_MAX:
+        raise refuse(("model", "packageGroup") if m.model.package_group else ("name",),
+                     f"makes the model package group name {group_name} ({len(group_name)} "
+                     f"characters; SageMaker allows {PACKAGE_GROUP_NAME_MAX}): shorten it")
+    role = f"{pipeline_name(naming, project.name)}-scheduler"
+    if m.pipeline.schedule and len(role) > ROLE_NAME_MAX:
+        raise refuse(("name",), f"makes the schedule's role name {role} ({len(role)} characters; "
+                                f"IAM allows {ROLE_NAME_MAX}): shorten the project name")
     buckets = {p: f"s3://{naming.bucket(p)}" for p in
                ("raw-data", "feature-store", "model-artifacts", "pipeline-workspace")}
     groups = {
@@ -239,7 +276,7 @@ def context_for(project: Project, settings: Settings, naming: Naming) -> Project
         buckets=buckets,
         feature_groups=groups,
         feature_store_database=FEATURE_STORE_DATABASE,
-        model_package_group=naming.package_group(m.package_group),
+        model_package_group=group_name,
         allowed_instance_types=tuple(settings.allowed_instance_types),
         instance_type=instance_type,
         max_runtime_seconds=runtime,

@@ -24,19 +24,35 @@ from infra.projects.errors import ProjectError
 PROJECT_FILE = "project.yaml"
 EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 PROJECT_NAME = r"^[a-z][a-z0-9-]{0,31}$"
-GROUP_NAME = r"^[a-z][a-z0-9-]{0,31}$"
-FEATURE_NAME = r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$"
+GROUP_NAME = PROJECT_NAME
+# SageMaker: starts and ends with a letter or digit, at most 64 characters.
+FEATURE_NAME = r"^[a-zA-Z]([a-zA-Z0-9_]{0,62}[a-zA-Z0-9])?$"
+# Columns the offline store adds to every record.
+RESERVED_FEATURES = ("is_deleted", "write_time", "api_invocation_time")
 PARAMETER_NAME = r"^[A-Za-z][A-Za-z0-9]{0,63}$"
 INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 STACK_KEY = r"^[a-z][a-z0-9-]*$"
 MODULE_FILE = r"^[A-Za-z_][A-Za-z0-9_]*\.py$"
-# EventBridge Scheduler expressions: rate(5 minutes), cron(0 3 * * ? *), at(2026-01-01T00:00:00).
+METRIC_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
+# EventBridge Scheduler expressions: rate(5 minutes), cron(0 3 * * ? *), at(2026-01-01T00:00:00);
+# "none" (like null or no key) means no schedule.
 SCHEDULE = (
-    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)"
+    r"^(none"
+    r"|rate\(\d+ (minute|minutes|hour|hours|day|days)\)"
     r"|cron\(\S+ \S+ \S+ \S+ \S+ \S+\)"
     r"|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$"
 )
-TIERS = ("dev", "staging", "prod")
+# What a pattern means, for error messages (a regex is no help to a person).
+PATTERN_HELP = {
+    EMAIL: "must be an email address like team@example.com",
+    PROJECT_NAME: "must be lowercase letters, digits and '-', starting with a letter (max 32)",
+    FEATURE_NAME: "must be letters, digits and '_', starting with a letter and not ending "
+                  "with '_' (max 64)",
+    MODULE_FILE: "must be a Python file name in the project folder, like pipeline.py",
+    METRIC_NAME: "must be a metric name: letters, digits and '_', starting with a letter",
+    SCHEDULE: "must be an EventBridge Scheduler expression: cron(0 3 * * ? *), rate(1 day) or "
+              "at(2026-01-01T00:00:00); null or none for no schedule",
+}
 
 
 class _Model(BaseModel):
@@ -62,27 +78,39 @@ def _check_stack_keys(value: dict[str, Any]) -> dict[str, Any]:
 class Feature(_Model):
     """One feature: a name and its SageMaker Feature Store type."""
 
-    name: str = Field(pattern=FEATURE_NAME)
-    type: Literal["Integral", "Fractional", "String"]
+    name: str = Field(pattern=FEATURE_NAME, description="Feature (column) name.")
+    type: Literal["Integral", "Fractional", "String"] = Field(
+        description="SageMaker Feature Store type.")
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.lower() in RESERVED_FEATURES:
+            raise ValueError(f"{value!r} is a column the offline store adds itself "
+                             f"({', '.join(RESERVED_FEATURES)})")
+        return value
 
 
 class TtlDuration(_Model):
     """How long an online-store record lives."""
 
-    value: int = Field(ge=1, le=10000)
+    value: int = Field(ge=1, le=10000, description="How many units a record lives.")
     unit: Literal["Seconds", "Minutes", "Hours", "Days", "Weeks"] = "Days"
 
 
 class FeatureGroupSpec(_Model):
     """A feature group: physical name ``<prefix>-<stack>-<project>-<name>``."""
 
-    name: str = Field(pattern=GROUP_NAME)
-    description: str = ""
-    record_identifier: str
-    event_time: str
+    name: str = Field(pattern=GROUP_NAME, description="Logical name, unique in the project.")
+    description: str = Field(default="", max_length=128)
+    record_identifier: str = Field(description="The feature that identifies a record.")
+    event_time: str = Field(description="The Fractional (epoch) or String (ISO-8601) feature "
+                                        "holding the record's event time.")
     features: list[Feature] = Field(min_length=2)
-    online: bool = False
-    ttl: TtlDuration | None = None
+    online: bool = Field(default=False, description="Online store too, where the stack "
+                                                    "enables online stores.")
+    ttl: TtlDuration | None = Field(default=None, description="Online records expire after "
+                                                              "this (online: true only).")
 
     @model_validator(mode="after")
     def _consistent(self) -> FeatureGroupSpec:
@@ -107,23 +135,34 @@ class FeatureGroupSpec(_Model):
         return self
 
     def schema_lock(self) -> dict[str, Any]:
-        """What a deployed group cannot change without being replaced."""
+        """What a deployed group cannot change without being replaced (see docs/projects.md)."""
         return {
             "recordIdentifier": self.record_identifier,
             "eventTime": self.event_time,
             "features": {f.name: f.type for f in self.features},
+            "online": self.online,
         }
 
 
 class PipelineSpec(_Model):
     """The SageMaker pipeline: module with ``build(ctx)``, schedule, parameters, per-stack sizes."""
 
-    module: str = Field(default="pipeline.py", pattern=MODULE_FILE)
+    module: str = Field(default="pipeline.py", pattern=MODULE_FILE,
+                        description="File in the project folder defining build(ctx).")
     description: str = ""
-    schedule: str | None = Field(default=None, pattern=SCHEDULE)
-    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    instance_type: dict[str, str] = Field(default_factory=dict)
-    max_runtime_seconds: dict[str, int] = Field(default_factory=dict)
+    schedule: str | None = Field(default=None, pattern=SCHEDULE, description=(
+        "EventBridge Scheduler expression (cron(...), rate(...), at(...)); null or none: none."))
+    parameters: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Pipeline parameters and their defaults (ctx.parameters).")
+    instance_type: dict[str, str] = Field(default_factory=dict, description=(
+        "Per stack (or tier dev/staging/prod): instance type; default: the stack's first allowed."))
+    max_runtime_seconds: dict[str, int] = Field(default_factory=dict, description=(
+        "Per stack (or tier): max runtime of each job; default: the stack's limit."))
+
+    @field_validator("schedule")
+    @classmethod
+    def _no_schedule(cls, value: str | None) -> str | None:
+        return None if value == "none" else value
 
     @field_validator("parameters")
     @classmethod
@@ -156,8 +195,9 @@ class PipelineSpec(_Model):
 class Approval(_Model):
     """Approval gate: ``metric >= threshold`` of the stack (or its tier)."""
 
-    metric: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
-    thresholds: dict[str, float] = Field(default_factory=dict)
+    metric: str = Field(pattern=METRIC_NAME, description="Metric name in the evaluation report.")
+    thresholds: dict[str, float] = Field(default_factory=dict, description=(
+        "Per stack (or tier): the minimum value of the metric, e.g. prod: 0.80."))
 
     @field_validator("thresholds")
     @classmethod
@@ -168,7 +208,8 @@ class Approval(_Model):
 class ModelSpec(_Model):
     """Model registry settings (read by model promotion too; keep this shape)."""
 
-    package_group: str | None = Field(default=None, pattern=PROJECT_NAME)
+    package_group: str | None = Field(default=None, pattern=PROJECT_NAME, description=(
+        "Model package group (physical <prefix>-<stack>-<group>); default: the project name."))
     approval: Approval
 
     def threshold_for(self, stack: str, tier: str) -> float | None:
@@ -181,8 +222,8 @@ class AlarmSpec(_Model):
     """The CloudWatch alarm on failed pipeline executions."""
 
     enabled: bool = True
-    threshold: int = Field(default=1, ge=1)
-    period_seconds: int = Field(default=3600, ge=60, le=86400)
+    threshold: int = Field(default=1, ge=1, description="Failed executions that raise the alarm.")
+    period_seconds: int = Field(default=3600, ge=60, le=86400, description="A multiple of 60.")
     evaluation_periods: int = Field(default=1, ge=1, le=24)
 
     @field_validator("period_seconds")
@@ -196,8 +237,8 @@ class AlarmSpec(_Model):
 class ProjectManifest(_Model):
     """``pipelines/<project>/project.yaml``."""
 
-    name: str = Field(pattern=PROJECT_NAME)
-    owner: str = Field(pattern=EMAIL)
+    name: str = Field(pattern=PROJECT_NAME, description="Equals the folder name.")
+    owner: str = Field(pattern=EMAIL, description="Owner email (tag mlops:owner).")
     description: str = ""
     feature_groups: list[FeatureGroupSpec] = Field(default_factory=list)
     pipeline: PipelineSpec = Field(default_factory=PipelineSpec)
@@ -270,7 +311,8 @@ def _line_of(data: Any, path: tuple[str | int, ...]) -> int | None:
     return line
 
 
-def _key_path(path: tuple[str | int, ...]) -> str:
+def key_path(path: tuple[str | int, ...]) -> str:
+    """``("featureGroups", 0, "name")`` -> ``featureGroups[0].name``."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -289,11 +331,14 @@ def _describe(err: Any) -> str:
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')} (got {shown})"
     if kind == "string_pattern_mismatch":
-        return f"does not match {ctx.get('pattern')} (got {shown})"
+        pattern = str(ctx.get("pattern"))
+        return f"{PATTERN_HELP.get(pattern, f'does not match {pattern}')} (got {shown})"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         op = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">",
               "less_than": "<"}[kind]
         return f"must be {op} {next(iter(ctx.values()))} (got {shown})"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters (got {len(str(got))})"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} item(s)"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
@@ -352,8 +397,17 @@ def parse_manifest(text: str, source: str) -> tuple[ProjectManifest, Any]:
         scored.sort(key=lambda item: item[0])
         line, path, err = scored[0]
         return_line = line or None
-        raise ProjectError(source, _key_path(path) or None, return_line, _describe(err)) from None
+        raise ProjectError(source, key_path(path) or None, return_line, _describe(err)) from None
     return manifest, data
+
+
+def manifest_line(path: Path, key: tuple[str | int, ...]) -> int | None:
+    """Line of ``key`` in a manifest that already parsed (for checks made after parsing)."""
+    try:
+        data = YAML(typ="rt", pure=True).load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YAMLError):
+        return None
+    return _line_of(data, key) if isinstance(data, CommentedMap) else None
 
 
 def load_manifest(project_dir: Path, root: Path) -> ProjectManifest:

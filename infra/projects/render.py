@@ -11,12 +11,13 @@ does not import the SDK at all.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import importlib.util
+import inspect
 import json
 import logging
 import os
-import sys
 import traceback
 import warnings
 from collections.abc import Iterator
@@ -143,10 +144,10 @@ def _load_module(project: Project) -> Any:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise ProjectError(source, None, exc.lineno, f"syntax error: {exc.msg}") from None
-    except Exception as exc:  # noqa: BLE001 (any import-time failure is the project's)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 (an import-time failure is the project's)
         line = _line_in(path, exc.__traceback__)
         raise ProjectError(source, None, line,
-                           f"failed on import: {type(exc).__name__}: {exc}") from None
+                           f"failed on import: {type(exc).__name__}: {_one_line(exc)}") from None
     return module
 
 
@@ -162,35 +163,50 @@ def render_fresh(project: Project, ctx: ProjectContext) -> str:
         if build is None or not callable(build):
             raise ProjectError(source, "build", None,
                                "defines no function build(ctx) -> Pipeline")
-        ctx = _with_session(ctx, session)
+        line = _def_line(build, project.module_path)
+        if not _takes_one_argument(build):
+            raise ProjectError(source, "build", line,
+                               "must take exactly one argument: build(ctx) -> Pipeline")
+        ctx = dataclasses.replace(ctx, session=session)
         try:
             pipeline = build(ctx)
-        except Exception as exc:  # noqa: BLE001 (the project's failure, reported in one line)
-            line = _line_in(project.module_path, exc.__traceback__)
-            raise ProjectError(source, "build()", line,
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 (the project's, in one line)
+            raise ProjectError(source, "build()", _line_in(project.module_path, exc.__traceback__),
                                f"raised {type(exc).__name__}: {_one_line(exc)}") from None
         if not isinstance(pipeline, Pipeline):
-            raise ProjectError(source, "build()", None,
+            raise ProjectError(source, "build()", line,
                                f"must return a sagemaker.mlops.workflow.Pipeline "
                                f"(got {type(pipeline).__name__})")
         try:
             definition = pipeline.definition()
-        except Exception as exc:  # noqa: BLE001
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
             line = _line_in(project.module_path, exc.__traceback__)
             raise ProjectError(source, "Pipeline.definition()", line,
                                f"raised {type(exc).__name__}: {_one_line(exc)}") from None
     return canonical(definition)
 
 
+def _def_line(function: Any, path: Path) -> int | None:
+    """The line ``function`` is defined on, when it is defined in ``path``."""
+    code = getattr(function, "__code__", None)
+    if code is None or Path(code.co_filename).resolve() != path.resolve():
+        return None
+    return int(code.co_firstlineno)
+
+
+def _takes_one_argument(function: Any) -> bool:
+    try:
+        inspect.signature(function).bind(None)
+    except TypeError:
+        return False
+    except ValueError:  # no signature (a builtin): let the call decide
+        return True
+    return True
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:300] + ("..." if len(text) > 300 else "")
-
-
-def _with_session(ctx: ProjectContext, session: Any) -> ProjectContext:
-    import dataclasses
-
-    return dataclasses.replace(ctx, session=session)
 
 
 def cache_dir(root: Path) -> Path:
@@ -213,8 +229,3 @@ def render(project: Project, ctx: ProjectContext, root: Path, *, use_cache: bool
         tmp.write_text(definition, encoding="utf-8")
         tmp.replace(path)
     return definition
-
-
-def sdk_imported() -> bool:
-    """Whether this process has imported the SageMaker SDK (benchmarks and tests use it)."""
-    return any(name == "sagemaker" or name.startswith("sagemaker.") for name in sys.modules)

@@ -216,8 +216,11 @@ def _no_checks(ctx: ProjectContext, step: str, args: dict[str, Any]) -> Iterator
 
 
 # Step type -> checks. Types not listed are refused: the platform cannot vouch for them.
+# QualityCheck / ClarifyCheck steps run processing jobs: their Arguments are processing requests.
 RULES: dict[str, Check] = {
     "Processing": _processing,
+    "QualityCheck": _processing,
+    "ClarifyCheck": _processing,
     "Training": _training,
     "Transform": _transform,
     "Model": _model,
@@ -249,4 +252,11 @@ def check_definition(definition: str | dict[str, Any], ctx: ProjectContext) -> l
                                     f"(supported: {', '.join(sorted(RULES))})"))
             continue
         findings.extend(check(ctx, name, step.get("Arguments") or {}))
+        if kind in ("QualityCheck", "ClarifyCheck"):
+            # Baselines are read from (and registered in) this group: it must be the project's.
+            group = step.get("ModelPackageGroupName")
+            if group not in (None, ctx.model_package_group):
+                findings.append(Finding(ctx.project, name, "ModelPackageGroupName",
+                                        f"{_short(group)} is not the project's package group "
+                                        f"({ctx.model_package_group})"))
     return findings

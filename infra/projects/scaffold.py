@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from pathlib import Path
 
 from infra.projects.discover import PROJECT_NAME, pipelines_dir
 from infra.projects.errors import ProjectError
+from infra.projects.loader import write_lock
+from infra.projects.manifest import EMAIL, parse_manifest
 
 PROJECT_YAML = """\
 # {name}: describe what this project predicts. Reference: docs/projects.md
@@ -100,7 +104,7 @@ def build(ctx: ProjectContext) -> Pipeline:
         output_data_config=OutputDataConfig(s3_output_path=ctx.model_artifacts_uri,
                                             kms_key_id=ctx.kms_key_arn),
         networking=Networking(enable_network_isolation=ctx.network_isolation),
-        hyperparameters={{"objective": "binary:logistic", "num_round": num_round}},
+        hyperparameters={{"objective": "binary:logistic", "num_round": num_round.to_string()}},
         input_data_config=[InputData(
             channel_name="train", content_type="text/csv",
             data_source=prepare.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri)],
@@ -108,6 +112,7 @@ def build(ctx: ProjectContext) -> Pipeline:
     register = ModelStep(name="Register", step_args=ModelBuilder(
         image_uri=xgboost, role_arn=ctx.role_arn, sagemaker_session=session,
         s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        dependencies={{}},  # no script-mode variables: the built-in container serves the model
     ).register(
         model_package_group_name=ctx.model_package_group,
         approval_status="PendingManualApproval",
@@ -149,16 +154,29 @@ if __name__ == "__main__":
 
 
 def scaffold(root: Path, name: str, owner: str) -> Path:
-    """Create ``pipelines/<name>``; refuses an invalid or existing name."""
+    """Create ``pipelines/<name>`` (with its feature-group lock); refuses an invalid or existing
+    name and an invalid owner before writing anything."""
+    source = f"pipelines/{name}"
     if not PROJECT_NAME.match(name):
-        raise ProjectError(f"pipelines/{name}", None, None,
+        raise ProjectError(source, None, None,
                            "project names are lowercase letters, digits and '-' (max 32), "
                            "starting with a letter")
+    if not re.match(EMAIL, owner):
+        raise ProjectError(source, "--owner", None, f"must be an email address (got {owner!r})")
     folder = pipelines_dir(root) / name
     if folder.exists():
-        raise ProjectError(f"pipelines/{name}", None, None, "already exists")
-    (folder / "code").mkdir(parents=True)
-    (folder / "project.yaml").write_text(PROJECT_YAML.format(name=name, owner=owner))
-    (folder / "pipeline.py").write_text(PIPELINE_PY.format(name=name))
-    (folder / "code" / "prepare.py").write_text(PREPARE_PY.format(name=name))
+        raise ProjectError(source, None, None, "already exists")
+    manifest_text = PROJECT_YAML.format(name=name, owner=owner)
+    manifest, _ = parse_manifest(manifest_text, f"{source}/project.yaml")
+    # Write into a temporary folder and rename it: no half-created project on failure.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{name}-") as tmp:
+        staging = Path(tmp) / name
+        (staging / "code").mkdir(parents=True)
+        (staging / "project.yaml").write_text(manifest_text, encoding="utf-8")
+        (staging / "pipeline.py").write_text(PIPELINE_PY.format(name=name), encoding="utf-8")
+        (staging / "code" / "prepare.py").write_text(PREPARE_PY.format(name=name),
+                                                     encoding="utf-8")
+        write_lock(staging, manifest)
+        staging.rename(folder)
     return folder

@@ -6,14 +6,15 @@ line and nothing half-created.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infra.projects.context import ProjectContext
 from infra.projects.errors import RuleViolation
 from infra.projects.loader import Project, context_for, load_projects
-from infra.projects.render import render
+from infra.projects.render import canonical, render
 from infra.projects.rules import check_definition
 
 if TYPE_CHECKING:
@@ -28,6 +29,29 @@ class ProjectPipeline:
     project: Project
     context: ProjectContext
     definition: str
+
+    def deployed_definition(self, key_arn: str) -> str:
+        """The definition to deploy: the environment key by its ARN (see ``with_key_arn``)."""
+        return with_key_arn(self.definition, self.context, key_arn)
+
+
+def with_key_arn(definition: str, ctx: ProjectContext, key_arn: str) -> str:
+    """``definition`` with every value equal to the key's alias ARN replaced by ``key_arn``.
+
+    Rendering (and its cache and rules) needs values known before deployment, so ``ctx`` names
+    the environment key by its alias ARN. Not every field takes an alias (the API documents only
+    key ID or key ARN for a training job's ``VolumeKmsKeyId``, and KMS grants refuse aliases), so
+    what is deployed or submitted names the key by its ARN.
+    """
+
+    def swap(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: swap(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [swap(v) for v in node]
+        return key_arn if node == ctx.kms_key_arn else node
+
+    return canonical(swap(json.loads(definition)))
 
 
 def project_pipelines(

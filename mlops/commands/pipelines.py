@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mlops.console import err, out
 from mlops.errors import UsageError
+
+if TYPE_CHECKING:
+    from mlops.ops.pipelines import Prepared
 
 app = typer.Typer(
     help="ML projects under pipelines/: scaffold, validate, render, diff, submit, status.",
@@ -43,28 +47,28 @@ def _aws(call: Any, *args: Any, **kwargs: Any) -> Any:
 
 @app.command()
 def schema(
-    write: Annotated[bool, typer.Option("--write", help=f"Write {SCHEMA_FILE}.")] = False,
     check: Annotated[bool, typer.Option("--check", help=f"Exit 1 if {SCHEMA_FILE} is stale.")]
     = False,
+    stdout: Annotated[bool, typer.Option("--stdout", help="Print instead of writing.")] = False,
 ) -> None:
-    """The JSON Schema of project.yaml (generated from the manifest model)."""
+    """Write the JSON Schema of project.yaml (generated from the manifest model) to docs/."""
     from infra.projects.manifest import schema_json
 
     text = schema_json()
+    if stdout:
+        sys.stdout.write(text)
+        return
     path = _root() / SCHEMA_FILE
-    if check:
-        current = path.read_text(encoding="utf-8") if path.is_file() else ""
-        if current != text:
-            err.print(f"{SCHEMA_FILE} is stale; run: mlops pipelines schema --write", markup=False)
-            raise typer.Exit(1)
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if current == text:
         err.print(f"{SCHEMA_FILE} is up to date", markup=False)
         return
-    if write:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        err.print(f"wrote {SCHEMA_FILE}", markup=False)
-        return
-    sys.stdout.write(text)
+    if check:
+        err.print(f"{SCHEMA_FILE} is stale; run: mlops pipelines schema", markup=False)
+        raise typer.Exit(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    err.print(f"wrote {SCHEMA_FILE}", markup=False)
 
 
 @app.command()
@@ -73,13 +77,9 @@ def new(
     owner: Annotated[str, typer.Option(help="Owner email.")] = "ml-team@example.com",
 ) -> None:
     """Scaffold pipelines/NAME: a project that validates in every stack at once."""
-    from infra.projects.loader import write_lock
-    from infra.projects.manifest import load_manifest
     from infra.projects.scaffold import scaffold
 
-    root = _root()
-    folder = scaffold(root, name, owner)
-    write_lock(folder, load_manifest(folder, root))
+    scaffold(_root(), name, owner)
     out.print(f"created pipelines/{name}: project.yaml, pipeline.py, code/prepare.py", markup=False)
     out.print(f"next: mlops pipelines validate {name} --stack dev", markup=False)
 
@@ -90,10 +90,12 @@ def validate(
     stack: Annotated[list[str] | None, typer.Option(
         "--stack", "-s", help="Stack(s) to validate against (default: dev, staging, prod).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render afresh.")] = False,
+    endpoint_url: EndpointOpt = None,
 ) -> None:
-    """Manifest + render + platform rules. Exit 1 with findings, 2 on a bad project."""
+    """Manifest + render + platform rules. Exit 1 with findings, 2 on a bad project.
+
+    Offline; with --endpoint-url the account comes from that endpoint (as in diff/submit)."""
     from infra.projects.discover import project_names
-    from mlops.ops.pipelines import prepare
 
     root = _root()
     projects = names or project_names(root)
@@ -103,13 +105,13 @@ def validate(
     for stack_name in stack or list(SHIPPED_STACKS):
         for name in projects:
             with err.status(f"rendering {name} for {stack_name}"):
-                prepared = prepare(root, name, stack_name, use_cache=not no_cache)
+                prepared = _prepared(name, stack_name, endpoint_url, use_cache=not no_cache)
             if prepared.findings:
                 failed += len(prepared.findings)
                 for finding in prepared.findings:
                     out.print(f"FAIL {stack_name}: {finding}", markup=False)
             else:
-                steps = len(__import__("json").loads(prepared.definition).get("Steps", []))
+                steps = len(json.loads(prepared.definition).get("Steps", []))
                 out.print(f"ok   {stack_name}: {name} ({steps} top-level steps, "
                           f"pipeline {prepared.context.pipeline_name})", markup=False)
     if failed:
@@ -121,36 +123,53 @@ def validate(
 def render(
     name: NameArg, stack: StackOpt,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Render afresh.")] = False,
+    endpoint_url: EndpointOpt = None,
 ) -> None:
-    """The pipeline definition JSON (pretty, deterministic) on stdout."""
-    from infra.projects.render import pretty
-    from mlops.ops.pipelines import prepare
+    """The pipeline definition JSON (pretty, deterministic) on stdout.
 
-    prepared = prepare(_root(), name, stack, use_cache=not no_cache)
+    Offline; with --endpoint-url the account comes from that endpoint (as in diff/submit)."""
+    from infra.projects.render import pretty
+
+    prepared = _prepared(name, stack, endpoint_url, use_cache=not no_cache)
     sys.stdout.write(pretty(prepared.definition))
     for finding in prepared.findings:
         err.print(f"warning: {finding}", markup=False)
 
 
-def _live_prepared(name: str, stack: str, endpoint_url: str | None):  # type: ignore[no-untyped-def]
+def _prepared(name: str, stack: str, endpoint_url: str | None, live: bool = False,
+              use_cache: bool = True) -> Prepared:
+    """Render ``name`` for ``stack``; the account comes from STS when the stack file does not
+    pin one and the command talks to AWS (``live``) or was given an endpoint."""
     from mlops.offline.runtime import load_settings
     from mlops.ops.pipelines import caller_account, prepare
 
     root = _root()
-    settings, _ = load_settings(root, stack)
-    account = settings.account_id or _aws(caller_account, settings.region, endpoint_url)
-    return prepare(root, name, stack, account_id=account)
+    account = None
+    if live or endpoint_url:
+        settings, _ = load_settings(root, stack)
+        account = settings.account_id or _aws(caller_account, settings.region, endpoint_url)
+    return prepare(root, name, stack, account_id=account, use_cache=use_cache)
 
 
 @app.command()
 def diff(name: NameArg, stack: StackOpt, endpoint_url: EndpointOpt = None) -> None:
     """Rendered definition vs the deployed one (describe_pipeline), as a unified diff."""
-    from mlops.ops.pipelines import aws_client, deployed_definition, unified_diff
+    from mlops.ops.pipelines import (
+        aws_client,
+        deployable,
+        deployed_definition,
+        environment_key_arn,
+        unified_diff,
+    )
 
-    prepared = _live_prepared(name, stack, endpoint_url)
-    sm = aws_client("sagemaker", prepared.settings.region, endpoint_url)
-    deployed = _aws(deployed_definition, sm, prepared.context.pipeline_name)
-    text = unified_diff(deployed, prepared.definition, prepared.context.pipeline_name)
+    prepared = _prepared(name, stack, endpoint_url, live=True)
+    region = prepared.settings.region
+    deployed = _aws(deployed_definition, aws_client("sagemaker", region, endpoint_url),
+                    prepared.context.pipeline_name)
+    # Deployed definitions name the environment key by its ARN: compare like with like.
+    key_arn = _aws(environment_key_arn, aws_client("kms", region, endpoint_url), prepared.context)
+    rendered = deployable(prepared, key_arn) if key_arn else prepared.definition
+    text = unified_diff(deployed, rendered, prepared.context.pipeline_name)
     if not text:
         err.print(f"{prepared.context.pipeline_name}: no changes", markup=False)
         return
@@ -176,7 +195,7 @@ def submit(
         raise UsageError(
             f"stack {stack} does not allow direct submission (mlops:allowDirectSubmit is false); "
             f"deployments to {stack} go through `pulumi up` (make up STACK={stack})")
-    prepared = _live_prepared(name, stack, endpoint_url)
+    prepared = _prepared(name, stack, endpoint_url, live=True)
     result = _aws(do_submit, prepared, endpoint_url)
     for uri in result.uploaded:
         err.print(f"uploaded {uri}", markup=False)
@@ -186,9 +205,16 @@ def submit(
     if not wait or result.execution_arn is None:
         return
     sm = aws_client("sagemaker", prepared.settings.region, endpoint_url)
-    with err.status("execution: starting") as status:
-        final = _aws(wait_for, sm, result.execution_arn, timeout,
-                     lambda s: status.update(f"execution: {s}"))
+    seen: list[str] = []
+
+    def show(state: str) -> None:  # each change on its own line, the latest on the spinner
+        if not seen or seen[-1] != state:
+            err.print(f"execution: {state}", markup=False)
+            seen.append(state)
+        spinner.update(f"execution: {state}")
+
+    with err.status("execution: starting") as spinner:
+        final = _aws(wait_for, sm, result.execution_arn, timeout, show)
     out.print(f"status {final}", markup=False)
     if final in ("Failed", "Stopped"):
         raise typer.Exit(1)

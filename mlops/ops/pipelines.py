@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from infra.projects.context import ProjectContext
 from infra.projects.loader import Project, context_for, load_project
 from infra.projects.render import pretty, render
 from infra.projects.rules import Finding, check_definition
+from infra.projects.stack import with_key_arn
 from mlops.errors import UsageError
 from mlops.offline.fakes import DEFAULT_ACCOUNT
 from mlops.offline.runtime import load_settings
@@ -69,6 +71,19 @@ def prepare(root: Path, name: str, stack: str, account_id: str | None = None,
     return Prepared(project, settings, naming, ctx, definition, check_definition(definition, ctx))
 
 
+def environment_key_arn(kms: Any, ctx: ProjectContext) -> str | None:
+    """The ARN of the key the environment's alias points at; None when there is no such alias."""
+    try:
+        return str(kms.describe_key(KeyId=ctx.kms_key_arn)["KeyMetadata"]["Arn"])
+    except kms.exceptions.NotFoundException:
+        return None
+
+
+def deployable(prepared: Prepared, key_arn: str) -> str:
+    """The definition as deployed: the environment key by its ARN, not its alias."""
+    return with_key_arn(prepared.definition, prepared.context, key_arn)
+
+
 def caller_account(region: str, endpoint_url: str | None) -> str:
     return str(aws_client("sts", region, endpoint_url).get_caller_identity()["Account"])
 
@@ -97,19 +112,25 @@ def unified_diff(deployed: str | None, rendered: str, name: str) -> str:
 
 
 def upload_code(s3: Any, prepared: Prepared) -> list[str]:
-    """Put the project's code/ files at the content-addressed prefix (skips existing ones)."""
+    """Put the project's code/ files at their content-addressed prefix; returns the new URIs.
+
+    The prefix is named by the hash of code/, so an object already there (from an earlier
+    submit or from ``pulumi up``) has this content: it is skipped."""
+    from botocore.exceptions import ClientError
+
     ctx = prepared.context
     bucket, prefix = ctx.code_uri.removeprefix("s3://").split("/", 1)
     uploaded = []
     for path in prepared.project.code_files:
         key = f"{prefix}/{path.relative_to(prepared.project.path / 'code').as_posix()}"
-        body = path.read_bytes()
         try:
-            head = s3.head_object(Bucket=bucket, Key=key)
-            if head.get("Metadata", {}).get("sha256") == hashlib.sha256(body).hexdigest():
-                continue
-        except Exception:  # noqa: BLE001 (absent: upload it)
-            pass
+            s3.head_object(Bucket=bucket, Key=key)
+            continue
+        except ClientError as exc:  # absent (404; 403 without s3:ListBucket): upload it
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound",
+                                                                 "403", "AccessDenied"):
+                raise
+        body = path.read_bytes()
         s3.put_object(Bucket=bucket, Key=key, Body=body, ServerSideEncryption="aws:kms",
                       SSEKMSKeyId=ctx.kms_key_arn,
                       Metadata={"sha256": hashlib.sha256(body).hexdigest()})
@@ -125,20 +146,20 @@ class Submission:
     uploaded: list[str]
 
 
-def upsert_pipeline(sm: Any, prepared: Prepared) -> tuple[str, str]:
-    """Create or update the pipeline; (arn, created|updated|unchanged)."""
+def upsert_pipeline(sm: Any, prepared: Prepared, definition: str) -> tuple[str, str]:
+    """Create or update the pipeline with ``definition``; (arn, created|updated|unchanged)."""
     ctx = prepared.context
     m = prepared.project.manifest
     current = deployed_definition(sm, ctx.pipeline_name)
     common = dict(PipelineName=ctx.pipeline_name, PipelineDisplayName=ctx.pipeline_name,
-                  PipelineDefinition=prepared.definition, RoleArn=ctx.role_arn,
+                  PipelineDefinition=definition, RoleArn=ctx.role_arn,
                   PipelineDescription=(m.pipeline.description or m.description)[:3072])
     if current is None:
         arn = sm.create_pipeline(
             **common, Tags=[{"Key": "mlops:project", "Value": ctx.project},
                             {"Key": "mlops:owner", "Value": m.owner}])["PipelineArn"]
         return arn, "created"
-    if json.loads(current) == json.loads(prepared.definition):
+    if json.loads(current) == json.loads(definition):
         return sm.describe_pipeline(PipelineName=ctx.pipeline_name)["PipelineArn"], "unchanged"
     return sm.update_pipeline(**common)["PipelineArn"], "updated"
 
@@ -154,9 +175,13 @@ def submit(prepared: Prepared, endpoint_url: str | None, start: bool = True) -> 
         raise UsageError(f"{prepared.findings[0]} (fix the platform rule findings first: "
                          f"mlops pipelines validate {prepared.project.name} --stack {stack})")
     region = prepared.settings.region
+    key_arn = environment_key_arn(aws_client("kms", region, endpoint_url), prepared.context)
+    if key_arn is None:
+        raise UsageError(f"{prepared.context.kms_key_arn} does not exist here: deploy stack "
+                         f"{stack} first (make up STACK={stack}, or mlops sandbox up)")
     uploaded = upload_code(aws_client("s3", region, endpoint_url), prepared)
     sm = aws_client("sagemaker", region, endpoint_url)
-    arn, action = upsert_pipeline(sm, prepared)
+    arn, action = upsert_pipeline(sm, prepared, deployable(prepared, key_arn))
     execution = None
     if start:
         execution = sm.start_pipeline_execution(
@@ -166,15 +191,42 @@ def submit(prepared: Prepared, endpoint_url: str | None, start: bool = True) -> 
     return Submission(arn, action, execution, uploaded)
 
 
+def step_progress(sm: Any, execution_arn: str) -> str | None:
+    """Step counts by status, e.g. ``2 succeeded, 1 executing``; None where the endpoint does
+    not implement ListPipelineExecutionSteps (the moto sandbox)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        steps = sm.list_pipeline_execution_steps(
+            PipelineExecutionArn=execution_arn)["PipelineExecutionSteps"]
+    except NotImplementedError:
+        return None
+    except ClientError as exc:
+        if "not been implemented" in str(exc) or exc.response.get("Error", {}).get("Code") in (
+                "NotImplemented", "InternalFailure"):
+            return None
+        raise
+    counts = Counter(str(s.get("StepStatus", "Unknown")).lower() for s in steps)
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no steps yet"
+
+
 def wait_for(sm: Any, execution_arn: str, timeout: float,
              on_status: Callable[[str], None] | None = None, poll: float = 5.0) -> str:
-    """Poll an execution until it ends or ``timeout`` seconds pass; returns the last status."""
+    """Poll an execution until it ends or ``timeout`` seconds pass; returns the last status.
+
+    ``on_status`` gets the status, with step progress while the execution runs."""
     deadline = time.monotonic() + timeout
+    progress_supported = True
     while True:
         status = str(sm.describe_pipeline_execution(
             PipelineExecutionArn=execution_arn)["PipelineExecutionStatus"])
+        shown = status
+        if progress_supported and status not in TERMINAL:
+            progress = step_progress(sm, execution_arn)
+            progress_supported = progress is not None
+            shown = f"{status} ({progress})" if progress else status
         if on_status:
-            on_status(status)
+            on_status(shown)
         if status in TERMINAL or time.monotonic() >= deadline:
             return status
         time.sleep(poll)

@@ -101,8 +101,10 @@ def build(ctx: ProjectContext) -> Pipeline:
             s3_output_path=Join(on="/", values=[ctx.model_artifacts_uri, "training"]),
             kms_key_id=ctx.kms_key_arn),
         networking=Networking(enable_network_isolation=ctx.network_isolation),
+        # CreateTrainingJob takes hyperparameters as strings: pass parameters as string joins.
         hyperparameters={"objective": "binary:logistic", "eval_metric": "auc",
-                         "max_depth": max_depth, "num_round": num_round, "eta": eta},
+                         "max_depth": max_depth.to_string(), "num_round": num_round.to_string(),
+                         "eta": eta.to_string()},
         input_data_config=[
             InputData(channel_name=split, content_type="text/csv",
                       data_source=preprocess.properties.ProcessingOutputConfig.Outputs[
@@ -137,8 +139,11 @@ def build(ctx: ProjectContext) -> Pipeline:
     )
 
     # 4. Register, pending manual approval, when AUC clears the stack's threshold.
+    # dependencies={}: no script-mode variables (an empty SAGEMAKER_PROGRAM would make the
+    # built-in XGBoost container look for a user script and fail to serve).
     model = ModelBuilder(image_uri=xgb_image, role_arn=ctx.role_arn, sagemaker_session=session,
-                         s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts)
+                         s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+                         dependencies={})
     metrics = ModelMetrics(model_statistics=MetricsSource(
         content_type="application/json",
         s3_uri=Join(on="/", values=[

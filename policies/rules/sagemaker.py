@@ -221,6 +221,8 @@ _STEP_FIELDS: dict[str, dict[str, Any]] = {
         "output": "TransformOutput.S3OutputPath",
     },
 }
+# Quality and Clarify checks run as processing jobs: their Arguments are a processing request.
+_STEP_FIELDS["QualityCheck"] = _STEP_FIELDS["ClarifyCheck"] = _STEP_FIELDS["Processing"]
 
 
 def _lookup(args: Mapping[str, Any], path: str) -> Any:

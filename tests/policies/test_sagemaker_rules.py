@@ -179,6 +179,18 @@ def test_pipeline_definition_fails_each_platform_rule():
         "churn-pipeline: step Prep: writes to s3://other/x, not a bucket of this platform"]
 
 
+def test_quality_check_steps_are_checked_like_processing_jobs():
+    """QualityCheck/ClarifyCheck Arguments are processing requests (the fraud project has one)."""
+    for kind in ("QualityCheck", "ClarifyCheck"):
+        good = {**processing_step(), "Name": "Check", "Type": kind}
+        assert check_definition(definition(good)) == []
+        bad = json.loads(json.dumps(good))
+        bad["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = None
+        assert check_definition(definition(bad)) == [
+            "churn-pipeline: step Check: ProcessingResources.ClusterConfig.VolumeKmsKeyId is "
+            "not set (volumes unencrypted by CMK)"]
+
+
 def test_pipeline_definition_with_runtime_values_cannot_evaluate():
     platform, _ = roles()
     step = processing_step({"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"})

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import mlops.cli
 from mlops.commands.pipelines import app
 from tests.conftest import ROOT
+from tests.projects.shapes import shape_problems
 
 runner = CliRunner()
 
@@ -74,16 +75,39 @@ def test_bad_project_is_one_line_exit_2(tmp_root):
 def test_new_scaffolds_a_project_that_validates(cli_root):
     result = invoke("new", "demo", "--owner", "me@example.com")
     assert result.exit_code == 0, result.output
+    assert json.loads((cli_root / "pipelines" / "demo" / "featuregroups.lock.json").read_text())
     result = invoke("validate", "demo")
     assert result.exit_code == 0, result.output
+    assert result.stdout.count("ok ") == 3
+    for stack in ("dev", "staging", "prod"):
+        rendered = invoke("render", "demo", "--stack", stack)
+        assert rendered.exit_code == 0, rendered.output
+        assert shape_problems(rendered.stdout) == []
     assert invoke("new", "demo").exit_code != 0  # already exists
 
 
-def test_schema_check(cli_root):
-    (cli_root / "docs").mkdir()
-    assert invoke("schema", "--check").exit_code == 1
-    assert invoke("schema", "--write").exit_code == 0
+@pytest.mark.parametrize(("args", "message"), [
+    (("new", "demo", "--owner", "not-an-email"), "pipelines/demo: --owner: must be an email"),
+    (("new", "Demo_1"), "pipelines/Demo_1: project names are lowercase letters"),
+])
+def test_new_refuses_bad_input_and_writes_nothing(tmp_root, args, message):
+    before = sorted(p.name for p in (tmp_root / "pipelines").iterdir())
+    result = mlops_main(tmp_root, "pipelines", *args)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and message in line
+    assert sorted(p.name for p in (tmp_root / "pipelines").iterdir()) == before
+
+
+def test_schema_writes_docs_and_checks_staleness(cli_root):
+    from infra.projects.manifest import schema_json
+
+    assert invoke("schema", "--check").exit_code == 1  # no docs/project.schema.json yet
+    result = invoke("schema")
+    assert result.exit_code == 0 and "wrote docs/project.schema.json" in result.output
+    assert (cli_root / "docs" / "project.schema.json").read_text() == schema_json()
     assert invoke("schema", "--check").exit_code == 0
+    assert json.loads(invoke("schema", "--stdout").stdout)["title"] == "mlops-platform project.yaml"
 
 
 def test_submit_refused_outside_dev(cli_root):
@@ -95,13 +119,54 @@ def test_submit_refused_outside_dev(cli_root):
     assert "deployments to staging go through `pulumi up`" in str(result.exception)
 
 
+WORKSPACE = "mlops-dev-pipeline-workspace-123456789012-eu-west-1"
+ALIAS_ARN = "arn:aws:kms:eu-west-1:123456789012:alias/mlops-dev"
+
+
+def dev_environment(endpoint_url: str | None = None) -> str:
+    """What the dev stack provides to submit: the workspace bucket and the environment key
+    (behind its alias). Returns the key's ARN."""
+    import boto3
+
+    boto3.client("s3", region_name="eu-west-1", endpoint_url=endpoint_url).create_bucket(
+        Bucket=WORKSPACE, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    kms = boto3.client("kms", region_name="eu-west-1", endpoint_url=endpoint_url)
+    key = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName="alias/mlops-dev", TargetKeyId=key["KeyId"])
+    return str(key["Arn"])
+
+
+def _values(node):
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _values(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _values(value)
+    else:
+        yield node
+
+
+@mock_aws
+def test_submit_without_the_environment_key_is_refused(cli_root):
+    import boto3
+
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket=WORKSPACE, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    result = invoke("submit", "churn", "--stack", "dev")
+    assert f"{ALIAS_ARN} does not exist here: deploy stack dev first" in str(result.exception)
+    assert boto3.client("sagemaker", region_name="eu-west-1").list_pipelines()[
+        "PipelineSummaries"] == []
+    assert boto3.client("s3", region_name="eu-west-1").list_objects_v2(Bucket=WORKSPACE)[
+        "KeyCount"] == 0
+
+
 @mock_aws
 def test_submit_diff_status_against_moto(cli_root):
     import boto3
 
+    key_arn = dev_environment()
     s3 = boto3.client("s3", region_name="eu-west-1")
-    s3.create_bucket(Bucket="mlops-dev-pipeline-workspace-123456789012-eu-west-1",
-                     CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
     diff = invoke("diff", "churn", "--stack", "dev")
     assert diff.exit_code == 0, diff.output
@@ -121,8 +186,12 @@ def test_submit_diff_status_against_moto(cli_root):
 
     sm = boto3.client("sagemaker", region_name="eu-west-1")
     described = sm.describe_pipeline(PipelineName="mlops-dev-churn")
-    assert json.loads(described["PipelineDefinition"])["Steps"][0]["Name"] == "Preprocess"
+    deployed = json.loads(described["PipelineDefinition"])
+    assert deployed["Steps"][0]["Name"] == "Preprocess"
     assert described["RoleArn"].endswith("role/mlops-dev-sagemaker-execution")
+    # The environment key is deployed by its ARN (aliases are not accepted everywhere).
+    assert deployed["Steps"][1]["Arguments"]["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
+    assert ALIAS_ARN not in set(_values(deployed))
 
     assert invoke("diff", "churn", "--stack", "dev").stdout == ""
 
@@ -149,3 +218,135 @@ def test_rule_findings_block_submit(cli_root):
         assert boto3.client("sagemaker", region_name="eu-west-1").list_pipelines()[
             "PipelineSummaries"] == []
     assert "VolumeKmsKeyId: not set" in str(result.exception)
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch):
+    """A moto server on 127.0.0.1 (what `mlops sandbox` runs), reached only via --endpoint-url."""
+    from moto.server import ThreadedMotoServer
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_every_command_works_against_an_endpoint_url(cli_root, moto_endpoint):
+    import boto3
+
+    ep = ("--stack", "dev", "--endpoint-url", moto_endpoint)
+    dev_environment(moto_endpoint)
+    for args in (("validate", "fraud", *ep), ("render", "fraud", *ep), ("diff", "fraud", *ep),
+                 ("submit", "fraud", *ep), ("status", "fraud", *ep)):
+        result = invoke(*args)
+        assert result.exit_code == 0, (args, result.output)
+    sm = boto3.client("sagemaker", region_name="eu-west-1", endpoint_url=moto_endpoint)
+    [summary] = sm.list_pipeline_executions(PipelineName="mlops-dev-fraud")[
+        "PipelineExecutionSummaries"]
+    assert summary["PipelineExecutionStatus"] == "Succeeded"
+    assert invoke("diff", "fraud", *ep).stdout == ""  # deployed == rendered
+
+
+class FakeSageMaker:
+    """ListPipelineExecutionSteps is not in moto: a small fake of the two calls wait_for makes."""
+
+    def __init__(self, states: list[tuple[str, list[str] | None]]) -> None:
+        self.states, self.calls = states, 0
+
+    def describe_pipeline_execution(self, PipelineExecutionArn: str) -> dict:  # noqa: N803
+        self.calls += 1
+        return {"PipelineExecutionStatus": self.states[min(self.calls, len(self.states)) - 1][0]}
+
+    def list_pipeline_execution_steps(self, PipelineExecutionArn: str) -> dict:  # noqa: N803
+        steps = self.states[min(self.calls, len(self.states)) - 1][1]
+        if steps is None:
+            raise NotImplementedError("list_pipeline_execution_steps")
+        return {"PipelineExecutionSteps": [{"StepStatus": s} for s in steps]}
+
+
+def test_wait_for_reports_step_progress():
+    from mlops.ops.pipelines import wait_for
+
+    sm = FakeSageMaker([("Executing", []), ("Executing", ["Succeeded", "Executing"]),
+                        ("Executing", ["Succeeded", "Succeeded", "Executing"]),
+                        ("Succeeded", ["Succeeded"] * 4)])
+    shown: list[str] = []
+    assert wait_for(sm, "arn", timeout=60, on_status=shown.append, poll=0) == "Succeeded"
+    assert shown == ["Executing (no steps yet)", "Executing (1 executing, 1 succeeded)",
+                     "Executing (1 executing, 2 succeeded)", "Succeeded"]
+
+
+def test_wait_for_without_step_listing_shows_status_only():
+    from mlops.ops.pipelines import wait_for
+
+    sm = FakeSageMaker([("Executing", None), ("Executing", None), ("Failed", None)])
+    shown: list[str] = []
+    assert wait_for(sm, "arn", timeout=60, on_status=shown.append, poll=0) == "Failed"
+    assert shown == ["Executing", "Executing", "Failed"]
+
+
+def _edit(path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+# (id, file under pipelines/churn, old text, new text, validate's exit code, message fragment)
+MALFORMED = [
+    ("yaml-syntax", "project.yaml", "owner: churn-team@example.com", "owner: [oops", 2,
+     "pipelines/churn/project.yaml:4: invalid YAML"),
+    ("unknown-key", "project.yaml", "  schedule:", "  shedule:", 2,
+     "project.yaml:26: pipeline.shedule: unknown key"),
+    ("bad-feature-type", "project.yaml", "{name: support_calls, type: Integral}",
+     "{name: support_calls, type: Long}", 2, "features[5].type: must be one of"),
+    ("duplicate-feature", "project.yaml", "{name: support_calls, type: Integral}",
+     "{name: tenure_months, type: Integral}", 2, "duplicate feature 'tenure_months'"),
+    ("retyped-feature", "project.yaml", "{name: churned, type: Integral}",
+     "{name: churned, type: String}", 2, "create a new versioned group"),
+    ("disallowed-instance", "project.yaml", "dev: ml.m5.large,", "dev: ml.p3.2xlarge,", 2,
+     "project.yaml:32: pipeline.instanceType.dev: ml.p3.2xlarge is not allowed in stack dev"),
+    ("missing-build", "pipeline.py", "def build(ctx: ProjectContext)", "def make(ctx: ProjectContext)",
+     2, "pipelines/churn/pipeline.py: build: defines no function build(ctx)"),
+    ("build-raises", "pipeline.py", "    fg = ctx.feature_groups[\"customers\"]",
+     "    fg = ctx.feature_groups[\"clients\"]", 2, "build(): raised KeyError: 'clients'"),
+    ("wrong-return", "pipeline.py", "    return Pipeline(", "    return dict(", 2,
+     "build(): must return a sagemaker.mlops.workflow.Pipeline (got dict)"),
+    ("missing-kms", "pipeline.py", "volume_kms_key=ctx.kms_key_arn, output_kms_key", "output_kms_key",
+     1, "step Preprocess: ProcessingResources.ClusterConfig.VolumeKmsKeyId: not set"),
+]
+
+
+@pytest.mark.parametrize(("file", "old", "new", "code", "message"), [m[1:] for m in MALFORMED],
+                         ids=[m[0] for m in MALFORMED])
+@mock_aws
+def test_malformed_project_is_one_line_and_nothing_is_submitted(cli_root, capsys, monkeypatch,
+                                                               file, old, new, code, message):
+    import boto3
+
+    dev_environment()
+    bucket, s3 = WORKSPACE, boto3.client("s3", region_name="eu-west-1")
+    _edit(cli_root / "pipelines" / "churn" / file, old, new)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["mlops", "pipelines", *args])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as info:
+            mlops.cli.main()
+        captured = capsys.readouterr()
+        return info.value.code, captured.out, captured.err
+
+    status, stdout, stderr = run("validate", "churn", "--stack", "dev")
+    assert status == code
+    lines = (stderr if code == 2 else stdout).strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], (stdout, stderr)
+    assert "Traceback" not in stderr + stdout
+
+    status, _, stderr = run("submit", "churn", "--stack", "dev")
+    assert status == 2 and "Traceback" not in stderr
+    [line] = stderr.strip().splitlines()
+    assert message.split(": ", 1)[-1] in line
+    assert boto3.client("sagemaker", region_name="eu-west-1").list_pipelines()[
+        "PipelineSummaries"] == []
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0

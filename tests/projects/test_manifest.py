@@ -91,14 +91,16 @@ MALFORMED = [
     ("ttl-without-online", _replace("    online: true\n", "    online: false\n"),
      "featureGroups[0].ttl", "ttl", "online: true"),
     ("bad-owner", _replace("churn-team@example.com", "churn-team"), "owner", "owner",
-     "does not match"),
+     'must be an email address like team@example.com (got "churn-team")'),
     ("missing-model", CHURN[:CHURN.index("model:")], "model", None, "required key is missing"),
     ("missing-metric", _replace("    metric: auc\n", ""), "model.approval.metric", None,
      "required"),
     ("threshold-not-number", _replace("prod: 0.80}", "prod: high}"),
      "model.approval.thresholds.prod", "thresholds", "must be a number"),
     ("bad-schedule", _replace("cron(0 3 ? * MON *)", "every monday"), "pipeline.schedule",
-     "schedule", "does not match"),
+     "schedule", "must be an EventBridge Scheduler expression: cron(0 3 * * ? *), rate(1 day)"),
+    ("unix-cron", _replace("cron(0 3 ? * MON *)", "cron(0 3 * * 1)"), "pipeline.schedule",
+     "schedule", "null or none for no schedule"),
     ("bad-instance-type", _replace("{dev: ml.m5.large,", "{dev: m5.large,"),
      "pipeline.instanceType.dev", "instanceType", "not a SageMaker instance type"),
     ("runtime-out-of-range", _replace("{dev: 3600, staging", "{dev: 10, staging"),
@@ -106,11 +108,23 @@ MALFORMED = [
     ("bad-parameter-name", _replace("    TrainRatio: 0.7", "    train-ratio: 0.7"),
      "pipeline.parameters", "parameters", "alphanumeric"),
     ("bad-module-name", _replace("  module: pipeline.py", "  module: ../evil.py"),
-     "pipeline.module", "module:", "does not match"),
+     "pipeline.module", "module:", "must be a Python file name in the project folder"),
     ("features-not-a-list", _replace("    features:\n", "    features: 3\n    x_features:\n"),
      "featureGroups[0].features", "features: 3", "must be a list"),
+    ("reserved-feature", _replace("{name: churned, type: Integral}",
+                                  "{name: write_time, type: Integral}"),
+     "featureGroups[0].features[7].name", "write_time", "a column the offline store adds"),
+    ("feature-trailing-underscore", _replace("name: tenure_months", "name: tenure_"),
+     "featureGroups[0].features[2].name", "tenure_", "not ending with '_'"),
+    ("group-description-too-long", _replace("    description: Customer activity",
+                                            "    description: " + "x" * 120 + " Customer activity"),
+     "featureGroups[0].description", "description: xxx", "must be at most 128 characters"),
     ("bad-group-name", _replace("  - name: customers", "  - name: Customers!"),
-     "featureGroups[0].name", "Customers!", "does not match"),
+     "featureGroups[0].name", "Customers!", "must be lowercase letters, digits and '-'"),
+    ("bad-metric", _replace("    metric: auc", "    metric: AUC score"),
+     "model.approval.metric", "metric:", "must be a metric name"),
+    ("ttl-unit", _replace("unit: Days}", "unit: Months}"), "featureGroups[0].ttl.unit", "ttl:",
+     "must be one of"),
     ("alarm-period", _replace("periodSeconds: 3600", "periodSeconds: 90"),
      "alarms.periodSeconds", "periodSeconds", "multiple of 60"),
 ]
@@ -129,6 +143,12 @@ def test_malformed_manifest_gives_one_clear_line(text, key, line_text, problem):
         assert info.value.key == key
     if line_text:
         assert info.value.line == _line(text, line_text), message
+
+
+@pytest.mark.parametrize("value", ["null", "none"])
+def test_no_schedule(value):
+    manifest, _ = parse_manifest(_replace("cron(0 3 ? * MON *)", value), SOURCE)
+    assert manifest.pipeline.schedule is None
 
 
 def test_duplicate_feature_blames_the_second_occurrence():

@@ -20,8 +20,8 @@ from tests.projects.conftest import EXAMPLES
 CHURN_STEPS = [("Preprocess", "Processing"), ("Train", "Training"), ("Evaluate", "Processing"),
                ("CheckAuc", "Condition")]
 FRAUD_STEPS = [("Prepare", "Processing"), ("Train", "Training"), ("CreateModel", "Model"),
-               ("ScoreHoldout", "Transform"), ("QualityCheck", "Processing"),
-               ("CheckQuality", "Condition")]
+               ("ScoreHoldout", "Transform"), ("QualityCheck", "QualityCheck"),
+               ("Evaluate", "Processing"), ("CheckQuality", "Condition")]
 
 
 def steps_of(definition: str) -> dict[str, dict]:
@@ -71,6 +71,26 @@ def test_churn_gate_reads_the_evaluation_property_file(rendered):
         "s3://mlops-prod-feature-store-123456789012-eu-west-1/churn/customers"
 
 
+def test_fraud_scores_the_holdout_checks_quality_and_registers_baselines(rendered):
+    steps = steps_of(rendered[("prod", "fraud")].definition)
+    assert steps["ScoreHoldout"]["Arguments"]["DataProcessing"] == {
+        "InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
+    check = steps["QualityCheck"]
+    assert (check["CheckType"], check["SkipCheck"], check["RegisterNewBaseline"]) == \
+        ("MODEL_QUALITY", True, True)
+    assert check["ModelPackageGroupName"] == "mlops-prod-fraud"
+    env = check["Arguments"]["Environment"]
+    assert (env["problem_type"], env["ground_truth_attribute"], env["probability_attribute"]) == \
+        ("BinaryClassification", "_c0", "_c1")
+    assert check["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"] == \
+        {"Get": "Steps.ScoreHoldout.TransformOutput.S3OutputPath"}
+    register = steps["Register"]["Arguments"]
+    assert register["DriftCheckBaselines"]["ModelQuality"]["Statistics"]["S3Uri"] == \
+        {"Get": "Steps.QualityCheck.BaselineUsedForDriftCheckStatistics"}
+    assert steps["CheckQuality"]["Arguments"]["Conditions"][0]["LeftValue"]["Std:JsonGet"][
+        "Path"] == "metrics.pr_auc.value"
+
+
 def test_rendering_is_deterministic_and_cached(tmp_root, monkeypatch):
     monkeypatch.delenv(CACHE_ENV)
     settings, _ = load_settings(tmp_root, "dev")
@@ -100,6 +120,22 @@ def test_warm_render_does_not_import_the_sdk(tmp_root):
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, timeout=120)
 
 
+def test_warm_preview_does_not_import_the_sdk(tmp_root):
+    """`mlops preview` (the whole program under mocks) with a warm render cache."""
+    for stack in SHIPPED_STACKS:
+        for name in EXAMPLES:
+            prepare(tmp_root, name, stack)  # warm (the session cache already is)
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from mlops.offline.runtime import build_plan
+        plan = build_plan(Path({str(tmp_root)!r}), "prod")
+        assert plan.of_type("aws:sagemaker/pipeline:Pipeline"), "no pipelines"
+        assert not [m for m in sys.modules if m.startswith("sagemaker")], "SDK imported"
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, timeout=120)
+
+
 PIPELINE_HEAD = "from sagemaker.mlops.workflow import Pipeline\n"
 BROKEN_MODULES = [
     ("syntax-error", "def build(ctx)\n    return None\n", None, 1, "syntax error"),
@@ -110,7 +146,13 @@ BROKEN_MODULES = [
     ("build-raises", PIPELINE_HEAD + "def build(ctx):\n    x = 1\n    raise ValueError('nope')\n",
      "build()", 4, "raised ValueError: nope"),
     ("wrong-return-type", PIPELINE_HEAD + "def build(ctx):\n    return {'Steps': []}\n",
-     "build()", None, "must return a sagemaker.mlops.workflow.Pipeline (got dict)"),
+     "build()", 2, "must return a sagemaker.mlops.workflow.Pipeline (got dict)"),
+    ("build-without-ctx", PIPELINE_HEAD + "def build():\n    return None\n", "build", 2,
+     "must take exactly one argument: build(ctx)"),
+    ("exit-on-import", "import sys\nsys.exit('bye')\n", None, 2,
+     "failed on import: SystemExit: bye"),
+    ("exit-in-build", PIPELINE_HEAD + "def build(ctx):\n    raise SystemExit(3)\n", "build()", 3,
+     "raised SystemExit: 3"),
     ("unknown-feature-group", PIPELINE_HEAD + "def build(ctx):\n"
      "    return ctx.feature_groups['missing']\n", "build()", 3, "KeyError"),
     ("network-call", PIPELINE_HEAD + "from sagemaker.core.helper.session_helper import Session\n"
@@ -139,13 +181,36 @@ def test_broken_pipeline_module_gives_one_clear_line(tmp_root, shared_render_cac
 def test_disallowed_instance_type_in_manifest(tmp_root, project):
     path = tmp_root / "pipelines" / project / "project.yaml"
     path.write_text(path.read_text().replace("prod: ml.m5.xlarge}", "prod: ml.p4d.24xlarge}"))
-    with pytest.raises(ProjectError, match=r"pipeline.instanceType.prod: ml.p4d.24xlarge is not "
-                                           r"allowed in stack prod"):
+    line = _line(path, "instanceType:")
+    with pytest.raises(ProjectError, match=rf"project.yaml:{line}: pipeline.instanceType.prod: "
+                                           r"ml.p4d.24xlarge is not allowed in stack prod"):
         prepare(tmp_root, project, "prod")
 
 
 def test_runtime_above_stack_limit(tmp_root):
     path = tmp_root / "pipelines" / "churn" / "project.yaml"
     path.write_text(path.read_text().replace("prod: 7200}", "prod: 20000}"))
-    with pytest.raises(ProjectError, match="maxRuntimeSeconds.prod: 20000 s exceeds the limit"):
+    line = _line(path, "maxRuntimeSeconds:")
+    with pytest.raises(ProjectError, match=rf"project.yaml:{line}: pipeline.maxRuntimeSeconds.prod:"
+                                           r" 20000 s exceeds the limit"):
         prepare(tmp_root, "churn", "prod")
+
+
+def test_names_too_long_for_aws_are_refused_before_rendering(tmp_root):
+    long_project, long_group = "customer-churn-prediction-v2", "customers-with-a-very-long-name"
+    folder = tmp_root / "pipelines" / long_project
+    (tmp_root / "pipelines" / "churn").rename(folder)
+    (folder / "featuregroups.lock.json").unlink()
+    path = folder / "project.yaml"
+    path.write_text(path.read_text().replace("name: churn", f"name: {long_project}", 1)
+                    .replace("  - name: customers", f"  - name: {long_group}"))
+    with pytest.raises(ProjectError) as info:
+        prepare(tmp_root, long_project, "staging")
+    assert info.value.key == "featureGroups[0].name"
+    assert info.value.line == _line(path, long_group)
+    assert f"mlops-staging-{long_project}-{long_group} (74 characters; SageMaker allows 64)" in \
+        str(info.value)
+
+
+def _line(path, needle: str) -> int:
+    return next(i for i, text in enumerate(path.read_text().splitlines(), 1) if needle in text)

@@ -88,11 +88,25 @@ BROKEN = [
     ("training-parameter-instance", "fraud", "dev", "Train",
      _set("ResourceConfig.InstanceType", {"Get": "Parameters.InstanceType"}),
      "ResourceConfig.InstanceType", "must be a literal instance type"),
+    ("training-foreign-role", "fraud", "staging", "Train",
+     _set("RoleArn", "arn:aws:iam::123456789012:role/mlops-prod-sagemaker-execution"), "RoleArn",
+     "not the platform role"),
+    ("training-checkpoint-foreign-bucket", "churn", "dev", "Train",
+     _set("CheckpointConfig", {"S3Uri": "s3://elsewhere/checkpoints"}), "CheckpointConfig.S3Uri",
+     "outside this environment's buckets"),
+    ("training-secret-env", "churn", "dev", "Train",
+     _set("Environment", {"GITHUB_TOKEN": "x"}), "Environment.GITHUB_TOKEN", "looks like a secret"),
     ("training-no-isolation-in-prod", "churn", "prod", "Train",
      _set("EnableNetworkIsolation", False), "EnableNetworkIsolation", "must be true in prod"),
     ("training-runtime-over-limit", "churn", "dev", "Train",
      _set("StoppingCondition.MaxRuntimeInSeconds", 7200),
      "StoppingCondition.MaxRuntimeInSeconds", "exceeds the limit of stack dev (3600 s)"),
+    ("quality-check-output-other-key", "fraud", "prod", "QualityCheck",
+     _set("ProcessingOutputConfig.KmsKeyId", OTHER_KEY), "ProcessingOutputConfig.KmsKeyId",
+     "not the environment key"),
+    ("quality-check-instance-type", "fraud", "dev", "QualityCheck",
+     _set("ProcessingResources.ClusterConfig.InstanceType", "ml.p3.2xlarge"),
+     "ProcessingResources.ClusterConfig.InstanceType", "not allowed in stack dev"),
     ("transform-output-unencrypted", "fraud", "prod", "ScoreHoldout",
      _set("TransformOutput.KmsKeyId", _DELETE), "TransformOutput.KmsKeyId", "not set"),
     ("transform-volume-other-key", "fraud", "prod", "ScoreHoldout",
@@ -101,6 +115,8 @@ BROKEN = [
     ("transform-foreign-output", "fraud", "dev", "ScoreHoldout",
      _set("TransformOutput.S3OutputPath", "s3://elsewhere/scores"), "TransformOutput.S3OutputPath",
      "outside"),
+    ("transform-secret-env", "fraud", "dev", "ScoreHoldout",
+     _set("Environment", {"DB_PASSWD": "x"}), "Environment.DB_PASSWD", "looks like a secret"),
     ("transform-instance-type", "fraud", "staging", "ScoreHoldout",
      _set("TransformResources.InstanceType", "ml.m5.4xlarge"), "TransformResources.InstanceType",
      "not allowed in stack staging"),
@@ -130,6 +146,16 @@ def test_each_rule_fails_when_broken(rendered, project, stack, step_name, mutate
     assert (finding.project, finding.step, finding.field) == (project, step_name, field)
     assert message in finding.message
     assert str(finding).startswith(f"{project}: step {step_name}: {field}: ")
+
+
+def test_quality_check_reads_baselines_of_the_projects_group_only(rendered):
+    prepared = rendered[("staging", "fraud")]
+    data = json.loads(prepared.definition)
+    [check] = [s for s in data["Steps"] if s["Type"] == "QualityCheck"]
+    check["ModelPackageGroupName"] = "mlops-staging-churn"
+    [finding] = check_definition(data, prepared.context)
+    assert (finding.step, finding.field) == ("QualityCheck", "ModelPackageGroupName")
+    assert "not the project's package group (mlops-staging-fraud)" in finding.message
 
 
 def test_unsupported_step_type_is_refused(rendered):

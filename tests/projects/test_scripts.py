@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import runpy
 import tarfile
 from pathlib import Path
@@ -23,22 +24,27 @@ def run_script(path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, **env: s
     runpy.run_path(str(path), run_name="__main__")
 
 
-def train_like_builtin(train_dir: Path, model_dir: Path) -> None:
-    """What the built-in XGBoost algorithm does with a label-first CSV: model.tar.gz."""
+def train_like_builtin(train_dir: Path, model_dir: Path, pickled: bool = False) -> xgb.Booster:
+    """What the built-in XGBoost algorithm does with a label-first CSV: model.tar.gz holding
+    ``xgboost-model`` (saved by XGBoost, or pickled by older containers)."""
     data = pd.concat([pd.read_csv(p, header=None) for p in sorted(train_dir.glob("*.csv"))])
     booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "eta": 0.3},
                         xgb.DMatrix(data.iloc[:, 1:].to_numpy(), label=data.iloc[:, 0]),
                         num_boost_round=30)
     model_dir.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(model_dir / "xgboost-model.json"))
-    (model_dir / "xgboost-model.json").rename(model_dir / "xgboost-model")
+    if pickled:
+        (model_dir / "xgboost-model").write_bytes(pickle.dumps(booster))
+    else:
+        booster.save_model(str(model_dir / "xgboost-model.json"))
+        (model_dir / "xgboost-model.json").rename(model_dir / "xgboost-model")
     with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
         tar.add(model_dir / "xgboost-model", arcname="xgboost-model")
     (model_dir / "xgboost-model").unlink()
     return booster
 
 
-def test_churn_preprocess_then_evaluate(tmp_path, monkeypatch):
+@pytest.mark.parametrize("pickled", [False, True], ids=["saved-model", "pickled-model"])
+def test_churn_preprocess_then_evaluate(tmp_path, monkeypatch, pickled):
     code = ROOT / "pipelines" / "churn" / "code"
     records = churn_records()
     write_offline_store(records, tmp_path / "input" / "features")
@@ -52,7 +58,7 @@ def test_churn_preprocess_then_evaluate(tmp_path, monkeypatch):
     assert set(splits["train"].iloc[:, 0].unique()) <= {0, 1}  # label first
     assert splits["train"].shape[1] == splits["test"].shape[1]
 
-    train_like_builtin(tmp_path / "output" / "train", tmp_path / "model")
+    train_like_builtin(tmp_path / "output" / "train", tmp_path / "model", pickled)
     (tmp_path / "test").mkdir()
     splits["test"].to_csv(tmp_path / "test" / "test.csv", header=False, index=False)
     run_script(code / "evaluate.py", tmp_path, monkeypatch)
@@ -61,22 +67,27 @@ def test_churn_preprocess_then_evaluate(tmp_path, monkeypatch):
     assert report["metrics"]["rows"]["value"] == len(splits["test"])
 
 
-def test_fraud_prepare_score_quality(tmp_path, monkeypatch):
+def test_fraud_prepare_score_evaluate(tmp_path, monkeypatch):
     code = ROOT / "pipelines" / "fraud" / "code"
     write_offline_store(fraud_records(), tmp_path / "input" / "features")
     run_script(code / "prepare.py", tmp_path, monkeypatch)
     out = tmp_path / "output"
-    holdout = pd.read_csv(out / "holdout" / "holdout.csv", header=None)
-    labels = pd.read_csv(out / "labels" / "labels.csv", header=None)
-    train = pd.read_csv(out / "train" / "train.csv", header=None)
-    assert len(holdout) == len(labels) and holdout.shape[1] == train.shape[1] - 1
+    splits = {s: pd.read_csv(out / s / f"{s}.csv", header=None)
+              for s in ("train", "validation", "holdout")}
+    assert sum(len(df) for df in splits.values()) == len(fraud_records())
+    assert {df.shape[1] for df in splits.values()} == {splits["train"].shape[1]}
+    assert set(splits["holdout"].iloc[:, 0].unique()) <= {0, 1}  # label first
 
+    # The batch transform: input filter $[1:] drops the label, the model scores the features,
+    # join_source Input + output filter $[0,-1] write "label,score" lines to holdout.csv.out.
     booster = train_like_builtin(out / "train", tmp_path / "model")
-    scores = booster.predict(xgb.DMatrix(holdout.to_numpy()))
+    holdout = splits["holdout"]
+    scores = booster.predict(xgb.DMatrix(holdout.iloc[:, 1:].to_numpy()))
     (tmp_path / "input" / "scores").mkdir(parents=True)
-    np.savetxt(tmp_path / "input" / "scores" / "holdout.csv.out", scores)  # transform output
-    (tmp_path / "input" / "labels").mkdir()
-    labels.to_csv(tmp_path / "input" / "labels" / "labels.csv", header=False, index=False)
-    run_script(code / "quality.py", tmp_path, monkeypatch)
-    report = json.loads((out / "quality" / "quality.json").read_text())
-    assert report["metrics"]["pr_auc"]["value"] > report["metrics"]["fraud_rate"]["value"]
+    np.savetxt(tmp_path / "input" / "scores" / "holdout.csv.out",
+               np.column_stack([holdout.iloc[:, 0], scores]), delimiter=",", fmt=["%d", "%.6f"])
+    run_script(code / "evaluate.py", tmp_path, monkeypatch)
+    report = json.loads((out / "evaluation" / "evaluation.json").read_text())
+    metrics = {name: m["value"] for name, m in report["metrics"].items()}
+    assert metrics["rows"] == len(holdout)
+    assert metrics["pr_auc"] > metrics["fraud_rate"]  # better than chance: the gate's metric

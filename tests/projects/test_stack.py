@@ -16,6 +16,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE = "aws:iam/role:Role"
 CODE = "aws:s3/bucketObjectv2:BucketObjectv2"
 KEY = "aws:kms/key:Key"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
 
 def key_arn(plan) -> str:
@@ -40,13 +41,17 @@ def test_feature_groups(plans, stack):
         assert group.inputs["roleArn"].endswith(f"role/mlops-{stack}-sagemaker-execution")
         assert group.inputs["tags"]["mlops:owner"].endswith("@example.com")
         assert group.protect is group.retain_on_delete is (stack == "prod")
+        names = [d["featureName"] for d in group.inputs["featureDefinitions"]]
+        assert names == sorted(names)  # reordering features in project.yaml changes nothing
     churn = groups[f"mlops-{stack}-churn-customers"]
     online = churn.inputs.get("onlineStoreConfig")
     if stack == "dev":  # onlineFeatureStore: false
         assert not online
     else:
         assert online["enableOnlineStore"] is True
-        assert online["securityConfig"]["kmsKeyId"].startswith("arn:aws:kms:")
+        # the environment key, like the offline store
+        assert online["securityConfig"]["kmsKeyId"] == \
+            churn.inputs["offlineStoreConfig"]["s3StorageConfig"]["kmsKeyId"]
         assert online["ttlDuration"] == {"value": 30, "unit": "Days"}
     assert not groups[f"mlops-{stack}-fraud-transactions"].inputs.get("onlineStoreConfig")
 
@@ -102,6 +107,29 @@ def test_pipelines_schedules_and_alarms(plans, stack):
              "Action": ["sagemaker:StartPipelineExecution"], "Resource": [target["arn"]]},
             {"Sid": "DecryptSchedule", "Effect": "Allow", "Action": ["kms:Decrypt"],
              "Resource": [key_arn]}]
+
+    [dashboard] = [r for r in plan.of_type(DASHBOARD)
+                   if r.inputs["dashboardName"] == f"mlops-{stack}-pipelines"]
+    widgets = json.loads(dashboard.inputs["dashboardBody"])["widgets"]
+    assert [w["properties"]["title"] for w in widgets] == [
+        f"mlops-{stack}-churn: executions", f"mlops-{stack}-fraud: executions"]
+    for widget, name in zip(widgets, sorted(pipelines), strict=True):
+        assert {tuple(m) for m in widget["properties"]["metrics"]} == {
+            ("AWS/Sagemaker/ModelBuildingPipeline", metric, "PipelineName", name)
+            for metric in ("ExecutionSucceeded", "ExecutionFailed", "ExecutionStopped")}
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_pipelines_deploy_the_environment_key_by_its_arn(plans, stack):
+    """Rendered with the key's alias ARN; deployed with the key's ARN (see with_key_arn)."""
+    plan = plans[stack]
+    env_key = next(iter(plan.of_type(FG))).inputs["offlineStoreConfig"]["s3StorageConfig"][
+        "kmsKeyId"]
+    for pipeline in plan.of_type(PIPELINE):
+        definition = json.loads(pipeline.inputs["pipelineDefinition"])
+        train = next(s for s in definition["Steps"] if s["Type"] == "Training")["Arguments"]
+        assert train["ResourceConfig"]["VolumeKmsKeyId"] == env_key
+        assert f"alias/mlops-{stack}" not in pipeline.inputs["pipelineDefinition"]
 
 
 def _code_uris(definition: dict) -> list[str]:

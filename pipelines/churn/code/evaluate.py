@@ -23,12 +23,14 @@ ROOT = Path(os.environ.get("PROCESSING_ROOT", "/opt/ml/processing"))
 def load_model(folder: Path) -> xgb.Booster:
     archive = folder / "model.tar.gz"
     if archive.is_file():
+        # The "data" filter where this Python has it (3.12, and security releases before).
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         with tarfile.open(archive) as tar:
-            tar.extractall(folder, filter="data")
+            tar.extractall(folder, **safe)  # noqa: S202 (our own training artifact)
     path = folder / "xgboost-model"
     booster = xgb.Booster()
-    try:
-        booster.load_model(str(path))
+    try:  # from bytes: XGBoost detects the format (binary, JSON, UBJSON) from the content
+        booster.load_model(bytearray(path.read_bytes()))
     except xgb.core.XGBoostError:
         with path.open("rb") as fh:  # older built-in containers pickle the booster
             booster = pickle.load(fh)  # noqa: S301 (our own training artifact)

@@ -1,5 +1,5 @@
-"""Fraud preparation: offline-store transactions -> train/validation CSVs (label first) and a
-holdout split into ``holdout`` (features only, for batch transform) and ``labels``.
+"""Fraud preparation: offline-store transactions -> train/validation/holdout CSVs, label first,
+no header (the batch transform's input filter drops the label from the holdout before scoring).
 """
 
 from __future__ import annotations
@@ -47,8 +47,7 @@ def main() -> None:
     train, val, hold = np.split(order, [int(n * 0.7), int(n * 0.85)])
     write("train", table.iloc[train])
     write("validation", table.iloc[val])
-    write("holdout", table.iloc[hold].drop(columns=[LABEL]))
-    write("labels", table.iloc[hold][[LABEL]])
+    write("holdout", table.iloc[hold])
 
 
 if __name__ == "__main__":
