@@ -71,6 +71,8 @@ def _fmt_metrics(metrics: dict[str, float]) -> str:
 def _version_table(title: str, versions: list[ModelVersion]) -> Any:
     from rich.table import Table
 
+    from mlops.ops.models import describe_source
+
     table = Table(title=title, title_justify="left", caption="ARNs and lineage: --json",
                   caption_justify="left")
     table.add_column("version", justify="right")
@@ -79,7 +81,7 @@ def _version_table(title: str, versions: list[ModelVersion]) -> Any:
     table.add_column("source", overflow="fold")
     table.add_column("created", no_wrap=True)
     for v in versions:
-        table.add_row(str(v.version), v.status, _fmt_metrics(v.metrics), v.source,
+        table.add_row(str(v.version), v.status, _fmt_metrics(v.metrics), describe_source(v.source),
                       v.created[:16].replace("T", " "))
     return table
 
@@ -173,17 +175,26 @@ def promote(
                                       "stack file.")] = True,
     as_json: Json = False,
 ) -> None:
-    """Promote a version between stacks through gates; pin it and audit it."""
+    """Promote a version between stacks through gates; pin it and audit it.
+
+    The table of gates is printed before anything changes.
+    """
     from mlops.ops.models import promote as run
 
-    result: PromotionResult = _run(
-        f"promoting {project} v{version} {source} -> {target}",
-        lambda: run(_root(), project, version, source, target, dry_run=dry_run, pin=pin,
-                    notify=lambda message: err.print(message, markup=False)))
+    with _errors(), err.status(f"checking the gates of {project} v{version} "
+                               f"{source} -> {target}") as status:
+        def show_gates(result: PromotionResult) -> None:
+            if not as_json:
+                status.stop()  # the table goes out before the spinner comes back
+                out.print(_gate_table(result))
+                status.update(f"promoting {project} v{version} {source} -> {target}")
+                status.start()
+
+        result = run(_root(), project, version, source, target, dry_run=dry_run, pin=pin,
+                     notify=lambda message: err.print(message, markup=False),
+                     on_gates=show_gates)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
-    else:
-        out.print(_gate_table(result))
     if not result.passed:
         if not as_json:
             failed = [g.name for g in result.gates if not g.passed]
@@ -193,7 +204,7 @@ def promote(
     if as_json:
         return
     if result.dry_run:
-        out.print("planned changes:")
+        out.print("planned changes (none made):")
         for line in result.planned:
             out.print(f"  - {line}", markup=False)
         return

@@ -6,22 +6,26 @@ object is written with ``IfNoneMatch="*"``, so a record is never overwritten: a 
 exists means the record is already there (a retried or re-run write), never a reason to replace it.
 Keys sort by time: ``audit/<project>/<UTC time>-<event>-v<version>-<id>.json``. A promotion's
 record has a deterministic id (target group and source package), so a re-run after a crash writes
-it once. The EventBridge event (source ``mlops.platform``) is sent before the object is written:
-delivery is at least once.
+it once. The EventBridge event (source ``mlops.platform``) is sent before the object is written, so
+a crash in between re-sends it on the re-run (at least once); an entry EventBridge rejects is
+retried, then fails the command.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mlops.ops.aws import error_code
+from mlops.ops.aws import PRECONDITION_FAILED, RETRYABLE_CODES, OpsError, error_code
 
 SOURCE = "mlops.platform"
+EMIT_ATTEMPTS = 4
+EMIT_BACKOFF_SECONDS = 0.2
 PREFIX = "audit"
 DETAIL_TYPES = {
     "registered": "Model Version Registered",
@@ -62,51 +66,57 @@ def find_record(s3: Any, target: AuditTarget, project: str, idempotency: str) ->
     return None
 
 
-def append(clients: Any, target: AuditTarget, record: dict[str, Any], *,
-           idempotency: str | None = None) -> str:
-    """Emit the event, then write the record as a new object; returns the object key.
+def _emit(clients: Any, target: AuditTarget, record: dict[str, Any]) -> None:
+    """Send the record as an EventBridge event; a rejected entry is retried, then an error."""
+    entry = {
+        "Source": SOURCE,
+        "DetailType": DETAIL_TYPES.get(str(record["event"]), "Model Operation"),
+        "Detail": json.dumps(record, sort_keys=True),
+        "Resources": [r for r in (record.get("packageArn"),) if r],
+        "EventBusName": target.event_bus,
+    }
+    delay = EMIT_BACKOFF_SECONDS
+    for attempt in range(EMIT_ATTEMPTS):
+        got = clients.client("events").put_events(Entries=[entry])
+        if not got.get("FailedEntryCount"):
+            return
+        failed = (got.get("Entries") or [{}])[0]
+        code = str(failed.get("ErrorCode", "Unknown"))
+        if code not in RETRYABLE_CODES or attempt == EMIT_ATTEMPTS - 1:
+            raise OpsError(f"EventBridge bus {target.event_bus} rejected the audit event: "
+                           f"{code}: {failed.get('ErrorMessage', '')}".rstrip(": "))
+        time.sleep(delay)
+        delay *= 2
+    raise OpsError("unreachable")  # pragma: no cover
 
-    With ``idempotency`` set, an existing record with the same id is kept and nothing is sent.
+
+def append(clients: Any, target: AuditTarget, record: dict[str, Any], *,
+           idempotency: str | None = None) -> tuple[str, bool]:
+    """Emit the event, then write the record as a new object: ``(key, written)``.
+
+    With ``idempotency`` set, an existing record with the same id is kept and nothing is sent
+    (``written`` is False).
     """
     s3 = clients.client("s3")
     project = str(record["project"])
     if idempotency:
         existing = find_record(s3, target, project, idempotency)
         if existing:
-            return existing
+            return existing, False
     record = {"schema": 1, **record}
     record.setdefault("time", now())
     key = record_key(project, str(record["event"]), record.get("version"), record["time"],
                      idempotency)
     record["auditKey"] = key
-    body = json.dumps(record, sort_keys=True, indent=2).encode()
-    clients.client("events").put_events(Entries=[{
-        "Source": SOURCE,
-        "DetailType": DETAIL_TYPES.get(str(record["event"]), "Model Operation"),
-        "Detail": json.dumps(record, sort_keys=True),
-        "Resources": [r for r in (record.get("packageArn"),) if r],
-        "EventBusName": target.event_bus,
-    }])
+    _emit(clients, target, record)
     extra: dict[str, Any] = {}
     if target.key_arn:
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": target.key_arn}
     try:
-        s3.put_object(Bucket=target.bucket, Key=key, Body=body, IfNoneMatch="*",
-                      ContentType="application/json", **extra)
+        s3.put_object(Bucket=target.bucket, Key=key, IfNoneMatch="*", ContentType="application/json",
+                      Body=json.dumps(record, sort_keys=True, indent=2).encode(), **extra)
     except Exception as exc:
         # A retried write whose first attempt landed: the record is there, never replaced.
-        if error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+        if error_code(exc) not in PRECONDITION_FAILED:
             raise
-    return key
-
-
-def read_trail(clients: Any, target: AuditTarget, project: str) -> list[dict[str, Any]]:
-    """Every record of a project in an environment, oldest first."""
-    s3 = clients.client("s3")
-    records: list[dict[str, Any]] = []
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=target.bucket, Prefix=f"{PREFIX}/{project}/"):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=target.bucket, Key=obj["Key"])["Body"].read()
-            records.append(json.loads(body))
-    return sorted(records, key=lambda r: (r.get("time", ""), r.get("auditKey", "")))
+    return key, True

@@ -1,9 +1,11 @@
 """One place that builds boto3 clients for the day-2 tools.
 
-Clients honour the standard AWS environment: ``AWS_ENDPOINT_URL`` (and the per-service
-``AWS_ENDPOINT_URL_<SERVICE>``, read by botocore itself), ``AWS_PROFILE`` and credentials. The
-region is the stack's region when a stack is known, else the environment's. Throttling, 5xx and
-connection errors are retried by botocore's adaptive retry mode with a bounded number of attempts.
+Clients honour the standard AWS environment because botocore resolves it, not this module:
+``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` (or ``endpoint_url`` in the profile),
+``AWS_PROFILE``, the credential chain, ``AWS_CA_BUNDLE``. The region is the stack's ``aws:region``
+when a stack is known (that is where it is deployed), else ``AWS_REGION``/``AWS_DEFAULT_REGION``.
+Throttling, 5xx and connection errors are retried by botocore's adaptive retry mode with a bounded
+number of attempts.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ RETRYABLE_CODES = frozenset({
     "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException",
 })
 
+# What S3 answers a conditional write (IfNoneMatch="*") to a key that already exists.
+PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+
 ClientHook = Callable[[Any], None]
+
+
+class OpsError(Exception):
+    """An AWS operation failed or found an inconsistent state; ``str()`` is one line."""
 
 
 def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Config:
@@ -80,6 +89,7 @@ def describe_error(exc: BaseException) -> str:
 class AwsClients:
     """A boto3 session plus a cache of clients, one per (service, retry mode).
 
+    ``profile`` and ``endpoint_url`` override the environment's (None: botocore resolves them).
     ``on_client`` is called with every client created (tests and fault-injection scripts use it to
     register botocore event hooks). ``boto_session`` reuses a boto3 session (and its loaded
     service models) instead of making a new one.
@@ -99,10 +109,8 @@ class AwsClients:
         import boto3
 
         if self.boto_session is None:
-            self.boto_session = boto3.session.Session(
-                profile_name=self.profile or os.environ.get("AWS_PROFILE") or None,
-                region_name=self.region or None,
-            )
+            self.boto_session = boto3.session.Session(profile_name=self.profile,
+                                                      region_name=self.region)
         return self.boto_session
 
     def client(self, service: str, *, retries: bool = True) -> Any:
@@ -140,10 +148,8 @@ class AwsClients:
 
 def clients(region: str | None = None, *, profile: str | None = None,
             endpoint_url: str | None = None, on_client: ClientHook | None = None) -> AwsClients:
-    """Clients for ``region`` (default: the environment's); the endpoint from AWS_ENDPOINT_URL."""
+    """Clients for ``region`` (default: AWS_REGION, then AWS_DEFAULT_REGION)."""
     return AwsClients(
         region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-        profile=profile,
-        endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
-        on_client=on_client,
+        profile=profile, endpoint_url=endpoint_url, on_client=on_client,
     )

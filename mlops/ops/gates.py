@@ -7,7 +7,7 @@ detail) rather than the command, so the table is always complete.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mlops.ops.aws import describe_error
@@ -30,7 +30,6 @@ class GateInput:
     project: str
     source_stack: str
     target_stack: str
-    target_tier: str
     allow_from: list[str]
     auto_approve: bool
     status: str
@@ -43,7 +42,6 @@ class GateInput:
     # () -> names of the project's alarms in the source environment that are in ALARM.
     firing_alarms: Callable[[], list[str]]
     alarm_prefix: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def gate_allowed(g: GateInput) -> tuple[bool, str]:

@@ -6,63 +6,58 @@ the account from STS, and names from :class:`infra.naming.Naming`.
 
 Where things are recorded on a model package (``CustomerMetadataProperties``):
 
-- ``mlops:artifactSha256`` SHA-256 of the model artifact at registration (checked before every
-  approval and promotion); ``metric:<name>`` each metric (also in ``ModelMetrics``, a JSON object
-  next to the artifact);
+- ``mlops:artifactSha256`` SHA-256 of the model artifact at registration (or, for a package a
+  pipeline registered, at its first approval); checked before every approval and promotion;
+  ``metric:<name>`` each metric (also in ``ModelMetrics``, a JSON object next to the artifact);
 - registration: ``mlops:origin=register``, ``mlops:registeredFrom``, ``mlops:requestId``;
 - promotion lineage: ``mlops:sourcePackageArn``, ``mlops:sourceVersion``, ``mlops:sourceStack``,
   ``mlops:gitCommit``, ``mlops:operator``, ``mlops:promotedAt``;
 - approval: ``mlops:approvedBy``/``mlops:approvedAt`` (or ``mlops:rejectedBy``/``...At``) and the
   reason in ``ApprovalDescription``.
 
-Artifacts are content-addressed in each environment's model-artifacts bucket:
-``models/<project>/<sha256>/<file name>``, encrypted with that environment's KMS key.
+Artifacts are content-addressed in each environment's model-artifacts bucket (see
+:mod:`mlops.ops.artifacts`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from infra.config import Settings
 from infra.naming import Naming
+from infra.projects.manifest import ProjectManifest
 from mlops.errors import UsageError
-from mlops.ops import audit
-from mlops.ops.aws import AwsClients, clients, error_code, is_retryable
+from mlops.ops import artifacts, audit, lock
+from mlops.ops.aws import AwsClients, OpsError, clients, describe_error, error_code, is_retryable
 from mlops.ops.gates import GateInput, GateResult, run_gates
 from mlops.ops.pins import write_pin
+
+__all__ = ["ModelVersion", "NotProvisioned", "OpsError", "PromotionResult", "approve",
+           "describe_source", "flatten_metrics", "lineage", "list_versions", "promote", "read_metrics",
+           "register_model", "reject"]
 
 # Default inference image when --image is not given: the SageMaker XGBoost 1.7-1 image, which
 # AWS publishes from account 683313688378 in us-east-1, eu-west-1 and most commercial regions.
 # Pass --image for other regions, frameworks or your own container.
 DEFAULT_IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1"
 ARTIFACTS = "model-artifacts"
-META = "mlops:"
 METRIC = "metric:"
-LOCK_LEASE_SECONDS = 120.0
 LOCK_WAIT_SECONDS = 150.0
-LOCK_POLL_SECONDS = 0.2
 CREATE_ATTEMPTS = 5
 CREATE_BACKOFF_SECONDS = 0.2
-CHUNK = 1024 * 1024
-COPY_LIMIT = 5 * 1024**3
-
-
-class OpsError(Exception):
-    """An AWS operation failed or found an inconsistent state; ``str()`` is one line."""
+PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+METRIC_NAME = re.compile(r"^[A-Za-z0-9_.:/=+@-]{1,100}$")
 
 
 class NotProvisioned(UsageError):
@@ -72,84 +67,26 @@ class NotProvisioned(UsageError):
 # --------------------------------------------------------------------------- projects
 
 
-@dataclass(frozen=True)
-class ProjectModel:
-    """The ``model:`` part of ``pipelines/<project>/project.yaml`` that promotion reads."""
-
-    name: str
-    package_group: str
-    metric: str | None = None
-    thresholds: dict[str, float] = field(default_factory=dict)
-    source: str = ""
-
-    def threshold_for(self, stack: str, tier: str) -> float | None:
-        """The threshold for a stack, falling back to the stack's environment tier."""
-        if stack in self.thresholds:
-            return self.thresholds[stack]
-        return self.thresholds.get(tier)
+def _projects(root: Path) -> list[str]:
+    base = root / "pipelines"
+    return sorted(p.name for p in base.iterdir() if (p / "project.yaml").is_file()) \
+        if base.is_dir() else []
 
 
-def load_project(root: Path, project: str) -> ProjectModel:
-    """Read a project's model settings; UsageError naming the file and key on bad input."""
-    if not re.match(r"^[a-z][a-z0-9-]{0,31}$", project):
+def _project(root: Path, project: str) -> ProjectManifest:
+    """The project's manifest (fully validated); UsageError naming the file and key."""
+    from infra.projects.errors import ProjectError
+    from infra.projects.manifest import load_manifest
+
+    if not PROJECT_NAME.match(project):
         raise UsageError(f"not a project name: {project!r}")
-    source = f"pipelines/{project}/project.yaml"
-    path = root / source
-    if not path.is_file():
-        base = root / "pipelines"
-        known = sorted(p.name for p in base.iterdir() if (p / "project.yaml").is_file()) \
-            if base.is_dir() else []
-        raise UsageError(f"{source}: no such project (projects: {', '.join(known) or 'none'})")
+    if not (root / "pipelines" / project / "project.yaml").is_file():
+        raise UsageError(f"pipelines/{project}/project.yaml: no such project "
+                         f"(projects: {', '.join(_projects(root)) or 'none'})")
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")) or {}
-    except YAMLError as exc:
-        raise UsageError(f"{source}: invalid YAML: {exc}".splitlines()[0]) from None
-    model = data.get("model") if isinstance(data, dict) else None
-    if model is None:
-        return ProjectModel(project, project, source=source)
-    if not isinstance(model, dict):
-        raise UsageError(f"{source}: model: must be a mapping")
-    group = model.get("packageGroup", project)
-    if not isinstance(group, str) or not re.match(r"^[a-z][a-z0-9-]{0,40}$", group):
-        raise UsageError(f"{source}: model.packageGroup: not a group name (got {group!r})")
-    approval = model.get("approval") or {}
-    if not isinstance(approval, dict):
-        raise UsageError(f"{source}: model.approval: must be a mapping")
-    metric = approval.get("metric")
-    if metric is not None and not isinstance(metric, str):
-        raise UsageError(f"{source}: model.approval.metric: must be a metric name")
-    raw = approval.get("thresholds") or {}
-    if not isinstance(raw, dict):
-        raise UsageError(f"{source}: model.approval.thresholds: must be a mapping")
-    thresholds: dict[str, float] = {}
-    for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UsageError(f"{source}: model.approval.thresholds.{key}: must be a number "
-                             f"(got {value!r})")
-        thresholds[str(key)] = float(value)
-    return ProjectModel(project, group, metric, thresholds, source)
-
-
-def _project(root: Path, project: str) -> ProjectModel:
-    """The project's model settings through ``infra.projects.manifest`` (the full validation of
-    project.yaml), or the small local reader when that module is not available."""
-    try:
-        from infra.projects.errors import ProjectError
-        from infra.projects.manifest import load_manifest
-    except ImportError:  # pragma: no cover - older trees without the manifest model
-        return load_project(root, project)
-    if not re.match(r"^[a-z][a-z0-9-]{0,31}$", project):
-        raise UsageError(f"not a project name: {project!r}")
-    try:
-        manifest = load_manifest(root / "pipelines" / project, root)
+        return load_manifest(root / "pipelines" / project, root)
     except ProjectError as exc:
         raise UsageError(str(exc)) from None
-    approval = manifest.model.approval
-    return ProjectModel(
-        name=project, package_group=manifest.package_group, metric=approval.metric,
-        thresholds={k: float(v) for k, v in approval.thresholds.items()},
-        source=f"pipelines/{project}/project.yaml",
-    )
 
 
 # --------------------------------------------------------------------------- environments
@@ -173,11 +110,15 @@ class Env:
     def bucket(self) -> str:
         return self.naming.bucket(ARTIFACTS)
 
-    def group(self, project: ProjectModel) -> str:
+    def group(self, project: ProjectManifest) -> str:
         return self.naming.package_group(project.package_group)
 
     def client(self, service: str, *, retries: bool = True) -> Any:
         return self.aws.client(service, retries=retries)
+
+    def _missing(self, what: str) -> NotProvisioned:
+        return NotProvisioned(f"stack {self.stack}: {what} not found (is the stack deployed? "
+                              f"run: mlops up --stack {self.stack})")
 
     def key_arn(self) -> str:
         if self._key_arn is None:
@@ -185,24 +126,24 @@ class Env:
                 meta = self.client("kms").describe_key(KeyId=self.naming.key_alias)["KeyMetadata"]
             except Exception as exc:
                 if error_code(exc) == "NotFoundException":
-                    raise NotProvisioned(
-                        f"stack {self.stack}: KMS key {self.naming.key_alias} not found "
-                        f"(is the stack deployed? run: mlops up --stack {self.stack})") from None
+                    raise self._missing(f"KMS key {self.naming.key_alias}") from None
                 raise
             self._key_arn = str(meta["Arn"])
         return self._key_arn
+
+    def encryption(self) -> dict[str, str]:
+        """S3 write arguments: SSE-KMS with this environment's key."""
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.key_arn()}
 
     def require_bucket(self) -> None:
         try:
             self.client("s3").head_bucket(Bucket=self.bucket)
         except Exception as exc:
-            if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
-                raise NotProvisioned(
-                    f"stack {self.stack}: bucket {self.bucket} not found "
-                    f"(is the stack deployed? run: mlops up --stack {self.stack})") from None
+            if error_code(exc) in artifacts.MISSING:
+                raise self._missing(f"bucket {self.bucket}") from None
             raise
 
-    def require_group(self, project: ProjectModel) -> str:
+    def require_group(self, project: ProjectManifest) -> str:
         group = self.group(project)
         try:
             self.client("sagemaker").describe_model_package_group(ModelPackageGroupName=group)
@@ -223,9 +164,8 @@ def environment(root: Path, stack: str, aws: AwsClients | None = None) -> Env:
     from mlops.offline.runtime import load_settings
 
     settings, _ = load_settings(root, stack)
-    base = aws or clients(settings.region)
-    session = base if base.region == settings.region else base.for_region(settings.region)
-    account = _account(session)
+    session = (aws or clients(settings.region)).for_region(settings.region)
+    account = session.identity()["Account"]
     if settings.account_id and settings.account_id != account:
         raise UsageError(f"stack {stack} is account {settings.account_id} (mlops:accountId) but "
                          f"the credentials are for {account}")
@@ -234,11 +174,8 @@ def environment(root: Path, stack: str, aws: AwsClients | None = None) -> Env:
     return Env(stack, settings, naming, session)
 
 
-def _account(aws: AwsClients) -> str:
-    return aws.identity()["Account"]
-
-
 def _operator(aws: AwsClients) -> str:
+    """MLOPS_OPERATOR, else the STS caller ARN, else $USER."""
     named = os.environ.get("MLOPS_OPERATOR")
     if named:
         return named
@@ -265,7 +202,7 @@ def _git_commit(root: Path) -> str:
 
 @dataclass
 class ModelVersion:
-    """One model package as the tools show it."""
+    """One model package as the tools show it; ``source`` is its lineage (see :func:`lineage`)."""
 
     project: str
     stack: str
@@ -273,7 +210,7 @@ class ModelVersion:
     arn: str
     status: str
     metrics: dict[str, float]
-    source: str
+    source: dict[str, Any]
     artifact: str
     sha256: str | None
     created: str
@@ -287,33 +224,75 @@ class ModelVersion:
         return data
 
 
-def _flatten_metrics(data: Any, prefix: str = "") -> dict[str, float]:
-    """A flat ``{name: number}`` map, or SageMaker's ``{group: {name: {"value": n}}}`` report."""
+def lineage(meta: dict[str, str]) -> dict[str, Any]:
+    """Where a package came from: ``kind`` promotion (source stack, version, package ARN),
+    registration (the artifact it was registered from) or pipeline; with commit, operator, time."""
+    common = {"gitCommit": meta.get("mlops:gitCommit"), "operator": meta.get("mlops:operator")}
+    if meta.get("mlops:sourcePackageArn"):
+        version = meta.get("mlops:sourceVersion", "")
+        return {"kind": "promotion", "stack": meta.get("mlops:sourceStack"),
+                "version": int(version) if version.isdigit() else None,
+                "packageArn": meta["mlops:sourcePackageArn"], **common,
+                "time": meta.get("mlops:promotedAt")}
+    if meta.get("mlops:origin") == "register":
+        return {"kind": "registration", "from": meta.get("mlops:registeredFrom"), **common,
+                "time": meta.get("mlops:registeredAt")}
+    return {"kind": "pipeline"}
+
+
+def describe_source(source: dict[str, Any]) -> str:
+    """One line for a table: "promoted from dev v1", "registered from model.tar.gz"."""
+    if source.get("kind") == "promotion":
+        return f"promoted from {source.get('stack')} v{source.get('version')}"
+    if source.get("kind") == "registration":
+        return f"registered from {source.get('from')}"
+    return str(source.get("kind", "unknown"))
+
+
+def flatten_metrics(data: Any) -> dict[str, float]:
+    """Metrics as ``{name: number}`` from a flat map (``{"auc": 0.91}``) or an evaluation report
+    (``{"metrics": {"auc": {"value": 0.91}}}``, what the example evaluation steps write; any group
+    name). ValueError naming the key on anything else."""
+    if not isinstance(data, dict) or not data:
+        raise ValueError('must be a JSON object of metric name -> number (e.g. {"auc": 0.91})')
     out: dict[str, float] = {}
-    if not isinstance(data, dict):
-        return out
+
+    def put(name: str, value: Any, where: str) -> None:
+        if isinstance(value, dict) and "value" in value:
+            value, where = value["value"], f"{where}.value"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value):
+            raise ValueError(f"{where}: must be a number (got {value!r})")
+        if not METRIC_NAME.match(name):
+            raise ValueError(f"{where}: {name!r} is not a metric name")
+        if name in out:
+            raise ValueError(f"{where}: metric {name} given twice")
+        out[name] = float(value)
+
     for key, value in data.items():
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            out[f"{prefix}{key}"] = float(value)
-        elif isinstance(value, dict) and isinstance(value.get("value"), (int, float)) \
-                and not isinstance(value.get("value"), bool):
-            out[str(key)] = float(value["value"])
-        elif isinstance(value, dict):
-            out.update(_flatten_metrics(value))
+        if isinstance(value, dict) and "value" not in value and value:
+            for name, inner in value.items():
+                put(str(name), inner, f"{key}.{name}")
+        else:
+            put(str(key), value, str(key))
     return out
 
 
-def _source_of(meta: dict[str, str]) -> str:
-    if meta.get("mlops:sourcePackageArn"):
-        return f"promoted from {meta.get('mlops:sourceStack', '?')} v{meta.get('mlops:sourceVersion', '?')}"
-    if meta.get("mlops:origin") == "register":
-        return f"registered from {meta.get('mlops:registeredFrom', '?')}"
-    return "pipeline"
+def _metrics_from_report(s3: Any, desc: dict[str, Any]) -> dict[str, float]:
+    uri = (((desc.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics")
+           or {}).get("S3Uri")
+    if not uri:
+        return {}
+    try:
+        bucket, key = artifacts.split_s3(uri)
+        return flatten_metrics(json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+    except Exception:  # an unreadable report: no metrics, so the metrics gate fails
+        return {}
 
 
 def _to_version(env: Env, project: str, desc: dict[str, Any], s3: Any | None = None) -> ModelVersion:
+    """A package description as a ModelVersion; with ``s3``, metrics a pipeline registered only
+    as a ModelMetrics report are read from that report."""
     meta = {str(k): str(v) for k, v in (desc.get("CustomerMetadataProperties") or {}).items()}
     metrics: dict[str, float] = {}
     for key, value in meta.items():
@@ -333,7 +312,7 @@ def _to_version(env: Env, project: str, desc: dict[str, Any], s3: Any | None = N
         arn=str(desc["ModelPackageArn"]),
         status=str(desc.get("ModelApprovalStatus") or "Unknown"),
         metrics=metrics,
-        source=_source_of(meta),
+        source=lineage(meta),
         artifact=str(containers[0].get("ModelDataUrl", "")),
         sha256=meta.get("mlops:artifactSha256"),
         created=created.isoformat() if hasattr(created, "isoformat") else str(created or ""),
@@ -341,18 +320,6 @@ def _to_version(env: Env, project: str, desc: dict[str, Any], s3: Any | None = N
         metadata=meta,
         inference=dict(desc.get("InferenceSpecification") or {}),
     )
-
-
-def _metrics_from_report(s3: Any, desc: dict[str, Any]) -> dict[str, float]:
-    uri = (((desc.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics")
-           or {}).get("S3Uri")
-    if not uri:
-        return {}
-    try:
-        bucket, key = _split_s3(uri)
-        return _flatten_metrics(json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
-    except Exception:
-        return {}
 
 
 def _summaries(env: Env, group: str) -> list[dict[str, Any]]:
@@ -372,7 +339,7 @@ def _describe(env: Env, arn: str) -> dict[str, Any]:
     return dict(env.client("sagemaker").describe_model_package(ModelPackageName=arn))
 
 
-def _describe_version(env: Env, project: ProjectModel, version: int) -> dict[str, Any]:
+def _describe_version(env: Env, project: ProjectManifest, version: int) -> dict[str, Any]:
     group = env.group(project)
     summaries = _summaries(env, group)
     for summary in summaries:
@@ -394,106 +361,20 @@ def list_versions(root: Path, project: str, stack: str, *,
             for s in _summaries(env, group)]
 
 
-# --------------------------------------------------------------------------- S3 helpers
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    match = re.match(r"^s3://([^/]+)/(.+)$", uri)
-    if not match:
-        raise UsageError(f"not an s3://bucket/key URI: {uri!r}")
-    return match.group(1), match.group(2)
-
-
-def _sha256_s3(s3: Any, bucket: str, key: str) -> str:
-    digest = hashlib.sha256()
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    for chunk in body.iter_chunks(CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _exists(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        return dict(s3.head_object(Bucket=bucket, Key=key))
-    except Exception as exc:
-        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
-
-
-def check_artifact(s3: Any, uri: str, sha256: str | None) -> tuple[bool, str]:
-    """Does the artifact exist and hash to the checksum recorded at registration?"""
-    if not sha256:
-        return False, "no checksum recorded at registration (mlops:artifactSha256)"
-    if not uri:
-        return False, "no artifact (ModelDataUrl) on the package"
-    bucket, key = _split_s3(uri)
-    try:
-        actual = _sha256_s3(s3, bucket, key)
-    except Exception as exc:
-        if error_code(exc) in ("NoSuchKey", "404", "NoSuchBucket", "AccessDenied"):
-            return False, f"artifact {uri} missing ({error_code(exc)})"
-        raise
-    if actual != sha256:
-        return False, f"artifact {uri} sha256 {actual[:12]}… != recorded {sha256[:12]}…"
-    return True, f"{uri.rsplit('/', 1)[-1]} sha256 {sha256[:12]}… matches the registered checksum"
-
-
-def _kms(env: Env) -> dict[str, str]:
-    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": env.key_arn()}
-
-
-def _copy(env: Env, src_uri: str, dst_key: str, sha256: str) -> str:
-    """Copy an object into the environment's artifacts bucket (re-encrypted with its key),
-    unless an object with the same checksum is already there; returns the new URI."""
-    s3 = env.client("s3")
-    head = _exists(s3, env.bucket, dst_key)
-    uri = f"s3://{env.bucket}/{dst_key}"
-    if head and (head.get("Metadata") or {}).get("sha256") == sha256 \
-            and _sha256_s3(s3, env.bucket, dst_key) == sha256:
-        return uri
-    bucket, key = _split_s3(src_uri)
-    source = {"Bucket": bucket, "Key": key}
-    args = {**_kms(env), "Metadata": {"sha256": sha256}, "MetadataDirective": "REPLACE"}
-    size = int((_exists(s3, bucket, key) or {}).get("ContentLength") or 0)
-    if size > COPY_LIMIT:
-        extra = {k: v for k, v in args.items() if k != "MetadataDirective"}
-        s3.copy(source, env.bucket, dst_key, ExtraArgs=extra)
-    else:
-        s3.copy_object(CopySource=source, Bucket=env.bucket, Key=dst_key, **args)
-    actual = _sha256_s3(s3, env.bucket, dst_key)
-    if actual != sha256:
-        raise OpsError(f"copy of {src_uri} to {uri} has sha256 {actual}, expected {sha256}")
-    return uri
-
-
-def _artifact_key(project: str, sha256: str, name: str) -> str:
-    return f"models/{project}/{sha256}/{name}"
-
-
-def _put_metrics(env: Env, project: str, sha256: str, metrics: dict[str, float]) -> str:
-    body = json.dumps(metrics, sort_keys=True).encode()
-    key = _artifact_key(project, sha256, f"metrics-{hashlib.sha256(body).hexdigest()[:12]}.json")
-    env.client("s3").put_object(Bucket=env.bucket, Key=key, Body=body,
-                                ContentType="application/json", **_kms(env))
-    return f"s3://{env.bucket}/{key}"
-
-
 # --------------------------------------------------------------------------- packages
 
 
 def _find_by(env: Env, group: str, key: str, value: str) -> list[dict[str, Any]]:
-    """Descriptions of the packages in ``group`` whose metadata ``key`` equals ``value``."""
+    """Descriptions of the packages in ``group`` whose metadata ``key`` equals ``value``
+    (retired duplicates left out), lowest version first.
+
+    Only packages whose description names ``value`` are described (the tools put the source
+    ARN or request id there), so a lookup costs one list call, not one call per version.
+    """
     found = []
     for summary in _summaries(env, group):
+        if value not in str(summary.get("ModelPackageDescription") or ""):
+            continue
         desc = _describe(env, summary["ModelPackageArn"])
         meta = desc.get("CustomerMetadataProperties") or {}
         if meta.get(key) == value and "mlops:duplicateOf" not in meta:
@@ -547,108 +428,149 @@ def _inference_spec(image: str, model_url: str) -> dict[str, Any]:
     }
 
 
-def _model_metrics(uri: str) -> dict[str, Any]:
+def _put_metrics(env: Env, project: str, sha256: str, metrics: dict[str, float]) -> dict[str, Any]:
+    """Store the metrics next to the artifact; returns the package's ``ModelMetrics``."""
+    body = json.dumps(metrics, sort_keys=True).encode()
+    key = artifacts.key_for(project, sha256, f"metrics-{hashlib.sha256(body).hexdigest()[:12]}.json")
+    env.client("s3").put_object(Bucket=env.bucket, Key=key, Body=body,
+                                ContentType="application/json", **env.encryption())
+    uri = f"s3://{env.bucket}/{key}"
     return {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": uri}}}
+
+
+def _metric_meta(metrics: dict[str, float]) -> dict[str, str]:
+    return {f"{METRIC}{k}": repr(v) for k, v in metrics.items()}
+
+
+def _audit(env: Env, record: dict[str, Any], done: str, *,
+           idempotency: str | None = None) -> tuple[str, bool]:
+    """Append an audit record for a change already made (``done`` says which, for the error)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return audit.append(env.aws, env.audit_target(), record, idempotency=idempotency)
+    except (OpsError, BotoCoreError, ClientError) as exc:
+        why = str(exc) if isinstance(exc, OpsError) else describe_error(exc)
+        raise OpsError(f"{done}, but its audit record could not be written ({why}); "
+                       "re-run the command to write it") from None
 
 
 # --------------------------------------------------------------------------- register
 
 
 def read_metrics(path: Path) -> dict[str, float]:
-    """A flat ``{"auc": 0.91}`` map; UsageError naming the file on bad input."""
+    """A metrics file (see :func:`flatten_metrics`); UsageError naming the file on bad input."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such metrics file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the metrics file ({exc})") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or not data:
-        raise UsageError(f"{path}: must be a JSON object of metric name -> number")
-    out: dict[str, float] = {}
-    for name, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UsageError(f"{path}: {name}: must be a number (got {value!r})")
-        if not re.match(r"^[A-Za-z0-9_.:/=+@-]{1,100}$", str(name)):
-            raise UsageError(f"{path}: {name!r}: not a metric name")
-        out[str(name)] = float(value)
-    return out
+    try:
+        return flatten_metrics(data)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
 
 
-def register_model(root: Path, project: str, stack: str, artifact: str, metrics: Path | dict[str, float],
-                   image: str | None = None, *, aws: AwsClients | None = None) -> ModelVersion:
+def register_model(root: Path, project: str, stack: str, artifact: str,
+                   metrics: Path | dict[str, float], image: str | None = None, *,
+                   aws: AwsClients | None = None) -> ModelVersion:
     """Register a model trained elsewhere, as the pipeline's register step does.
 
     The artifact (local path or s3:// URI) is stored in the stack's artifacts bucket, its
     SHA-256 recorded, metrics attached; the new version is PendingManualApproval.
     """
-    values = read_metrics(metrics) if isinstance(metrics, Path) else dict(metrics)
+    if isinstance(metrics, Path):
+        values = read_metrics(metrics)
+    else:
+        try:
+            values = flatten_metrics(dict(metrics))
+        except ValueError as exc:
+            raise UsageError(f"metrics: {exc}") from None
     proj = _project(root, project)
     local: Path | None = None
-    if not artifact.startswith("s3://"):
+    if artifact.startswith("s3://"):
+        artifacts.split_s3(artifact)
+    else:
         local = Path(artifact)
         if not local.is_file():
             raise UsageError(f"{artifact}: no such artifact file")
-    else:
-        _split_s3(artifact)
     env = environment(root, stack, aws)
     env.require_bucket()
     group = env.require_group(proj)
     s3 = env.client("s3")
     if local is not None:
-        sha = _sha256_file(local)
-        name = local.name
-        key = _artifact_key(project, sha, name)
-        head = _exists(s3, env.bucket, key)
-        if not (head and (head.get("Metadata") or {}).get("sha256") == sha):
-            from boto3.s3.transfer import TransferConfig
-
-            s3.upload_file(str(local), env.bucket, key,
-                           ExtraArgs={**_kms(env), "Metadata": {"sha256": sha}},
-                           Config=TransferConfig(use_threads=False))
-        if _sha256_s3(s3, env.bucket, key) != sha:
-            raise OpsError(f"uploaded artifact s3://{env.bucket}/{key} does not match {artifact}")
-        uri = f"s3://{env.bucket}/{key}"
+        sha = artifacts.sha256_file(local)
+        uri = artifacts.upload(s3, local, env.bucket, artifacts.key_for(project, sha, local.name),
+                               sha, env.encryption())
+        origin = str(local.resolve())
     else:
-        bucket, src_key = _split_s3(artifact)
+        bucket, src_key = artifacts.split_s3(artifact)
         try:
-            sha = _sha256_s3(s3, bucket, src_key)
+            sha = artifacts.sha256_object(s3, bucket, src_key)
         except Exception as exc:
-            if error_code(exc) in ("NoSuchKey", "NoSuchBucket", "404"):
+            if error_code(exc) in artifacts.MISSING:
                 raise UsageError(f"{artifact}: no such object") from None
             raise
-        uri = _copy(env, artifact, _artifact_key(project, sha, src_key.rsplit("/", 1)[-1]), sha)
-    metrics_uri = _put_metrics(env, project, sha, values)
+        uri = artifacts.copy(s3, artifact, env.bucket,
+                             artifacts.key_for(project, sha, src_key.rsplit("/", 1)[-1]), sha,
+                             env.encryption())
+        origin = artifact
     operator = _operator(env.aws)
     request_id = uuid.uuid4().hex
     meta = {
         "mlops:origin": "register",
-        "mlops:registeredFrom": artifact[-256:],
+        "mlops:registeredFrom": origin[-256:],
         "mlops:artifactSha256": sha,
         "mlops:requestId": request_id,
         "mlops:operator": operator[-256:],
         "mlops:gitCommit": _git_commit(root),
         "mlops:registeredAt": audit.now(),
-        **{f"{METRIC}{k}": repr(v) for k, v in values.items()},
+        **_metric_meta(values),
     }
     request = {
-        "ModelPackageDescription": f"{project} registered from {artifact}"[:1024],
+        "ModelPackageDescription": f"{project} registered (request {request_id}) from {origin}"[:1024],
         "InferenceSpecification": _inference_spec(image or DEFAULT_IMAGE.format(
             region=env.settings.region), uri),
         "ModelApprovalStatus": "PendingManualApproval",
-        "ModelMetrics": _model_metrics(metrics_uri),
+        "ModelMetrics": _put_metrics(env, project, sha, values),
         "CustomerMetadataProperties": meta,
     }
     desc = _create_package(env, group, request, "mlops:requestId", request_id)
     version = _to_version(env, project, desc)
-    audit.append(env.aws, env.audit_target(), {
+    _audit(env, {
         "event": "registered", "project": project, "stack": stack, "version": version.version,
         "packageArn": version.arn, "artifact": uri, "artifactSha256": sha, "metrics": values,
-        "registeredFrom": artifact, "operator": operator, "gitCommit": meta["mlops:gitCommit"],
-    })
+        "registeredFrom": origin, "operator": operator, "gitCommit": meta["mlops:gitCommit"],
+    }, f"registered {project} v{version.version} in {stack}")
     return version
 
 
 # --------------------------------------------------------------------------- approve / reject
+
+
+def _checksum_for_approval(env: Env, version: ModelVersion) -> str:
+    """The artifact's verified SHA-256: never Approved with a missing or mismatched artifact.
+
+    A package without a recorded checksum (one a pipeline registered) gets it recorded now.
+    """
+    s3 = env.client("s3")
+    if version.sha256:
+        ok, detail = artifacts.check(s3, version.artifact, version.sha256)
+        if not ok:
+            raise OpsError(detail)
+        return version.sha256
+    if not version.artifact:
+        raise OpsError("the package has no artifact (ModelDataUrl)")
+    bucket, key = artifacts.split_s3(version.artifact)
+    try:
+        return artifacts.sha256_object(s3, bucket, key)
+    except Exception as exc:
+        if error_code(exc) in (*artifacts.MISSING, "AccessDenied"):
+            raise OpsError(f"artifact {version.artifact} missing ({error_code(exc)})") from None
+        raise
 
 
 def _decide(root: Path, project: str, stack: str, version: int, approve: bool,
@@ -659,37 +581,24 @@ def _decide(root: Path, project: str, stack: str, version: int, approve: bool,
     desc = _describe_version(env, proj, version)
     operator = _operator(env.aws)
     current = _to_version(env, project, desc)
-    if approve:
-        ok, detail = _artifact_ok_for_approval(env, current)
-        if not ok:
-            raise OpsError(f"refusing to approve {project} v{version} in {stack}: {detail}")
     at = audit.now()
-    status = "Approved" if approve else "Rejected"
     verb = "approved" if approve else "rejected"
+    meta = {f"mlops:{verb}By": operator[-256:], f"mlops:{verb}At": at}
+    if approve:
+        try:
+            meta["mlops:artifactSha256"] = _checksum_for_approval(env, current)
+        except OpsError as exc:
+            raise OpsError(f"refusing to approve {project} v{version} in {stack}: {exc}") from None
+    status = "Approved" if approve else "Rejected"
     text = f"{verb} by {operator}" + (f": {reason}" if reason else "")
-    desc = _update_status(env, desc, status, text, {
-        f"mlops:{verb}By": operator[-256:], f"mlops:{verb}At": at,
-    })
-    result = _to_version(env, project, desc, env.client("s3"))
-    audit.append(env.aws, env.audit_target(), {
+    result = _to_version(env, project, _update_status(env, desc, status, text, meta),
+                         env.client("s3"))
+    _audit(env, {
         "event": verb, "project": project, "stack": stack, "version": version,
         "packageArn": result.arn, "previousStatus": current.status, "status": status,
         "reason": reason or "", "operator": operator, "time": at,
-    })
+    }, f"{verb} {project} v{version} in {stack}")
     return result
-
-
-def _artifact_ok_for_approval(env: Env, version: ModelVersion) -> tuple[bool, str]:
-    """Never Approved with a missing or mismatched artifact (no checksum: existence only)."""
-    s3 = env.client("s3")
-    if version.sha256:
-        return check_artifact(s3, version.artifact, version.sha256)
-    if not version.artifact:
-        return False, "the package has no artifact"
-    bucket, key = _split_s3(version.artifact)
-    if _exists(s3, bucket, key) is None:
-        return False, f"artifact {version.artifact} missing"
-    return True, "artifact exists (no checksum recorded)"
 
 
 def approve(root: Path, project: str, stack: str, version: int, reason: str | None = None, *,
@@ -735,87 +644,35 @@ class PromotionResult:
         return data
 
 
-def _firing_alarms(env: Env, prefix: str) -> list[str]:
-    cw = env.client("cloudwatch")
+def _firing_alarms(env: Env, project: str, projects: list[str]) -> list[str]:
+    """The project's alarms (``<stem>-<project>-*``) in ALARM, not those of a project whose name
+    extends this one (``churn`` must not see ``churn-v2``'s alarms)."""
+    base = f"{env.naming.stem}-{project}"
+    others = tuple(f"{env.naming.stem}-{p}-" for p in projects
+                   if p != project and p.startswith(f"{project}-"))
     firing: list[str] = []
-    for page in cw.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix):
+    pages = env.client("cloudwatch").get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=base)
+    for page in pages:
         for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
-            if alarm.get("StateValue") == "ALARM":
-                firing.append(str(alarm["AlarmName"]))
+            name = str(alarm["AlarmName"])
+            mine = (name == base or name.startswith(f"{base}-")) and not name.startswith(others)
+            if mine and alarm.get("StateValue") == "ALARM":
+                firing.append(name)
     return sorted(firing)
-
-
-@contextmanager
-def _lock(env: Env, name: str, owner: str, wait: float,
-          notify: Callable[[str], None] | None = None) -> Iterator[None]:
-    """A lease in the target bucket, taken with ``IfNoneMatch="*"`` (only one writer wins)."""
-    s3 = env.client("s3")
-    key = f"locks/promotion/{name}.json"
-    token = uuid.uuid4().hex
-    deadline = time.monotonic() + wait
-
-    def holder() -> dict[str, Any] | None:
-        try:
-            return dict(json.loads(s3.get_object(Bucket=env.bucket, Key=key)["Body"].read()))
-        except Exception as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
-                return None
-            raise
-
-    def release() -> None:
-        try:
-            current = holder()
-            if current and current.get("token") == token:
-                s3.delete_object(Bucket=env.bucket, Key=key)
-        except Exception:  # best effort: the lease expires on its own
-            pass
-
-    try:
-        while True:
-            body = json.dumps({"token": token, "owner": owner,
-                               "expires": time.time() + LOCK_LEASE_SECONDS}).encode()
-            try:
-                s3.put_object(Bucket=env.bucket, Key=key, Body=body, IfNoneMatch="*",
-                              **_kms(env))
-            except Exception as exc:
-                if error_code(exc) not in ("PreconditionFailed", "412",
-                                           "ConditionalRequestConflict"):
-                    raise
-            current = holder()
-            if current and current.get("token") == token:
-                break
-            if current and float(current.get("expires", 0)) < time.time():
-                s3.delete_object(Bucket=env.bucket, Key=key)  # the lease of a dead run
-                continue
-            if time.monotonic() > deadline:
-                who = (current or {}).get("owner", "another run")
-                until = time.strftime("%H:%M:%S", time.gmtime(float((current or {}).get(
-                    "expires", 0))))
-                raise OpsError(f"promotion lock s3://{env.bucket}/{key} is held by {who} "
-                               f"until {until} UTC; re-run after that")
-            if notify is not None and current:
-                notify(f"waiting for the promotion lock s3://{env.bucket}/{key} held by "
-                       f"{current.get('owner', 'another run')}")
-                notify = None  # once
-            time.sleep(LOCK_POLL_SECONDS)
-    except BaseException:
-        release()
-        raise
-    try:
-        yield
-    finally:
-        release()
 
 
 def promote(root: Path, project: str, version: int, source: str, target: str, *,
             dry_run: bool = False, pin: bool = True, aws: AwsClients | None = None,
             pins_root: Path | None = None, lock_wait: float = LOCK_WAIT_SECONDS,
-            notify: Callable[[str], None] | None = None) -> PromotionResult:
+            notify: Callable[[str], None] | None = None,
+            on_gates: Callable[[PromotionResult], None] | None = None) -> PromotionResult:
     """Promote ``version`` of ``project`` from stack ``source`` to stack ``target`` through gates.
 
     Changes nothing unless every gate passes. Idempotent: an existing target package with the
-    same source ARN is reused (and completed if an earlier run stopped half-way). ``pins_root``
-    holds the stack files to pin (default ``root``); ``notify`` hears about waiting for a lock.
+    same source ARN is reused (and completed if an earlier run stopped half-way). ``on_gates``
+    hears the gates (and the plan) before anything changes; ``notify`` hears about waiting for
+    the lock; ``pins_root`` holds the stack files to pin (default ``root``).
     """
     if source == target:
         raise UsageError(f"--from and --to are the same stack ({source})")
@@ -828,24 +685,22 @@ def promote(root: Path, project: str, version: int, source: str, target: str, *,
     dst.require_bucket()
     dst_group = dst.require_group(proj)
     dst.key_arn()
-    desc = _describe_version(src, proj, version)
-    pkg = _to_version(src, project, desc, src.client("s3"))
-    alarm_prefix = f"{src.naming.stem}-{project}"
-    threshold = proj.threshold_for(target, dst.tier)
+    pkg = _to_version(src, project, _describe_version(src, proj, version), src.client("s3"))
     gate_input = GateInput(
-        project=project, source_stack=source, target_stack=target, target_tier=dst.tier,
+        project=project, source_stack=source, target_stack=target,
         allow_from=list(dst.settings.promotion.allow_from),
         auto_approve=dst.settings.promotion.auto_approve,
-        status=pkg.status, metrics=pkg.metrics, metric=proj.metric, threshold=threshold,
-        threshold_source=f"{proj.source}: model.approval.thresholds.{target}",
-        check_artifact=lambda: check_artifact(src.client("s3"), pkg.artifact, pkg.sha256),
-        firing_alarms=lambda: _firing_alarms(src, alarm_prefix),
-        alarm_prefix=alarm_prefix,
+        status=pkg.status, metrics=pkg.metrics, metric=proj.model.approval.metric,
+        threshold=proj.model.threshold_for(target, dst.tier),
+        threshold_source=f"pipelines/{project}/project.yaml: model.approval.thresholds.{target}",
+        check_artifact=lambda: artifacts.check(src.client("s3"), pkg.artifact, pkg.sha256),
+        firing_alarms=lambda: _firing_alarms(src, project, _projects(root)),
+        alarm_prefix=f"{src.naming.stem}-{project}-",
     )
     result = PromotionResult(project, version, source, target, run_gates(gate_input),
                              dry_run=dry_run)
     name = pkg.artifact.rsplit("/", 1)[-1] or "model.tar.gz"
-    dst_key = _artifact_key(project, pkg.sha256 or "unknown", name)
+    dst_key = artifacts.key_for(project, pkg.sha256 or "unknown", name)
     initial = "Approved" if dst.settings.promotion.auto_approve else "PendingManualApproval"
     result.planned = [
         f"copy {pkg.artifact} -> s3://{dst.bucket}/{dst_key} (SSE-KMS {dst.naming.key_alias})",
@@ -854,46 +709,56 @@ def promote(root: Path, project: str, version: int, source: str, target: str, *,
     ]
     if pin:
         result.planned.append(f"pin {project} in stacks/Pulumi.{target}.yaml (mlops:models)")
-    if not result.passed:
-        return result
-    if dry_run:
+    if dry_run and result.passed:
         existing = _find_by(dst, dst_group, "mlops:sourcePackageArn", pkg.arn)
         if existing:
             result.planned = [f"nothing: already promoted as {existing[0]['ModelPackageArn']}"]
         result.outcome = "planned"
+    if on_gates is not None:
+        on_gates(result)
+    if not result.passed or dry_run:
         return result
 
     operator = _operator(dst.aws)
     commit = _git_commit(root)
+
+    def ensure(existing: list[dict[str, Any]]) -> tuple[ModelVersion, str, str, bool]:
+        if existing:
+            desc, outcome = _complete(dst, pkg, existing[0])
+        else:
+            created = _create_promoted(dst, dst_group, pkg, dst_key, source, operator, commit)
+            desc, _ = _complete(dst, pkg, created, fresh=True)
+            outcome = "promoted"
+        promoted = _to_version(dst, project, desc)
+        key, written = _audit(dst, {
+            "event": "promoted", "project": project, "stack": target,
+            "version": promoted.version, "packageArn": promoted.arn, "status": promoted.status,
+            "artifact": promoted.artifact, "artifactSha256": pkg.sha256,
+            "source": {"stack": source, "version": version, "packageArn": pkg.arn,
+                       "artifact": pkg.artifact},
+            "gates": [g.to_dict() for g in result.gates], "operator": operator,
+            "gitCommit": commit, "time": promoted.metadata.get("mlops:promotedAt") or audit.now(),
+        }, f"promoted {project} v{version} to {target} as {promoted.arn}", idempotency=audit_id)
+        return promoted, outcome, key, written
+
+    audit_id = f"promoted:{dst_group}:{pkg.arn}"
+    lock_key = f"locks/promotion/{project}/{hashlib.sha256(pkg.arn.encode()).hexdigest()[:24]}.json"
     existing = _find_by(dst, dst_group, "mlops:sourcePackageArn", pkg.arn)
-    if existing:
-        target_desc, outcome = _complete(dst, pkg, existing[0], dst_key)
-    else:
-        with _lock(dst, f"{project}/{hashlib.sha256(pkg.arn.encode()).hexdigest()[:24]}",
-                   operator, lock_wait, notify):
-            existing = _find_by(dst, dst_group, "mlops:sourcePackageArn", pkg.arn)
-            if existing:
-                target_desc, outcome = _complete(dst, pkg, existing[0], dst_key)
-            else:
-                target_desc = _create_promoted(dst, dst_group, pkg, dst_key, source, operator,
-                                               commit)
-                target_desc, _ = _complete(dst, pkg, target_desc, dst_key, fresh=True)
-                outcome = "promoted"
-    promoted = _to_version(dst, project, target_desc)
-    result.outcome = outcome
+    if existing and audit.find_record(dst.client("s3"), dst.audit_target(), project, audit_id):
+        # Promoted and audited before: finish what a killed run may have left, without the lock.
+        promoted, outcome, key, written = ensure(existing)
+        lock.clear_stale(dst.client("s3"), dst.bucket, lock_key)
+    else:  # new, or another run is still at it (it audits inside the lock), or it died
+        with lock.lease(dst.client("s3"), dst.bucket, lock_key, operator, wait=lock_wait,
+                        put_args=dst.encryption(), notify=notify):
+            promoted, outcome, key, written = ensure(
+                _find_by(dst, dst_group, "mlops:sourcePackageArn", pkg.arn))
+    result.outcome = "completed" if written and outcome == "unchanged" else outcome
     result.target_arn = promoted.arn
     result.target_version = promoted.version
     result.target_status = promoted.status
     result.artifact = promoted.artifact
-    result.audit_key = audit.append(dst.aws, dst.audit_target(), {
-        "event": "promoted", "project": project, "stack": target, "version": promoted.version,
-        "packageArn": promoted.arn, "status": promoted.status, "artifact": promoted.artifact,
-        "artifactSha256": pkg.sha256, "source": {
-            "stack": source, "version": version, "packageArn": pkg.arn,
-            "artifact": pkg.artifact},
-        "gates": [g.to_dict() for g in result.gates], "operator": operator,
-        "gitCommit": commit, "time": promoted.metadata.get("mlops:promotedAt") or audit.now(),
-    }, idempotency=f"promoted:{dst_group}:{pkg.arn}")
+    result.audit_key = key
     if pin:
         result.pinned = write_pin(pins_root or root, target, project, promoted.version,
                                   promoted.arn)
@@ -904,8 +769,8 @@ def _create_promoted(dst: Env, group: str, pkg: ModelVersion, dst_key: str, sour
                      operator: str, commit: str) -> dict[str, Any]:
     """Copy the artifact, then create the target package (PendingManualApproval) pointing at it."""
     assert pkg.sha256  # the artifact gate passed
-    uri = _copy(dst, pkg.artifact, dst_key, pkg.sha256)
-    metrics_uri = _put_metrics(dst, pkg.project, pkg.sha256, pkg.metrics)
+    uri = artifacts.copy(dst.client("s3"), pkg.artifact, dst.bucket, dst_key, pkg.sha256,
+                         dst.encryption())
     meta = {
         "mlops:artifactSha256": pkg.sha256,
         "mlops:sourcePackageArn": pkg.arn,
@@ -914,13 +779,13 @@ def _create_promoted(dst: Env, group: str, pkg: ModelVersion, dst_key: str, sour
         "mlops:gitCommit": commit,
         "mlops:operator": operator[-256:],
         "mlops:promotedAt": audit.now(),
-        **{f"{METRIC}{k}": repr(v) for k, v in pkg.metrics.items()},
+        **_metric_meta(pkg.metrics),
     }
     request = {
-        "ModelPackageDescription": f"{pkg.project} v{pkg.version} promoted from {source}",
+        "ModelPackageDescription": f"{pkg.project} v{pkg.version} promoted from {source} ({pkg.arn})",
         "InferenceSpecification": _spec_pointing_at(pkg, uri),
         "ModelApprovalStatus": "PendingManualApproval",
-        "ModelMetrics": _model_metrics(metrics_uri),
+        "ModelMetrics": _put_metrics(dst, pkg.project, pkg.sha256, pkg.metrics),
         "CustomerMetadataProperties": meta,
     }
     created = _create_package(dst, group, request, "mlops:sourcePackageArn", pkg.arn)
@@ -933,7 +798,7 @@ def _create_promoted(dst: Env, group: str, pkg: ModelVersion, dst_key: str, sour
 
 
 def _retire(env: Env, duplicate: dict[str, Any], keep: str) -> None:
-    """Delete a duplicate package; where that is not possible (moto), reject and mark it."""
+    """Delete a duplicate package; where that is not possible, reject and mark it."""
     try:
         env.client("sagemaker").delete_model_package(ModelPackageName=duplicate["ModelPackageArn"])
     except Exception:
@@ -951,7 +816,7 @@ def _spec_pointing_at(pkg: ModelVersion, uri: str) -> dict[str, Any]:
     return spec
 
 
-def _complete(dst: Env, pkg: ModelVersion, desc: dict[str, Any], dst_key: str, *,
+def _complete(dst: Env, pkg: ModelVersion, desc: dict[str, Any], *,
               fresh: bool = False) -> tuple[dict[str, Any], str]:
     """Finish a target package an earlier run left half-done: artifact, then approval.
 
@@ -961,13 +826,17 @@ def _complete(dst: Env, pkg: ModelVersion, desc: dict[str, Any], dst_key: str, *
     """
     assert pkg.sha256
     outcome = "unchanged"
-    version = _to_version(dst, pkg.project, desc)
-    approve_it = dst.settings.promotion.auto_approve and version.status == "PendingManualApproval"
+    current = _to_version(dst, pkg.project, desc)
+    approve_it = dst.settings.promotion.auto_approve and current.status == "PendingManualApproval"
     if not fresh or approve_it:
-        ok, _ = check_artifact(dst.client("s3"), version.artifact, pkg.sha256)
-        if not ok:  # _copy verifies the checksum of what it wrote, or raises
-            _copy(dst, pkg.artifact, _split_s3(version.artifact)[1] if version.artifact
-                  else dst_key, pkg.sha256)
+        s3 = dst.client("s3")
+        ok, detail = artifacts.check(s3, current.artifact, pkg.sha256)
+        if not ok:
+            bucket, key = artifacts.split_s3(current.artifact) if current.artifact else ("", "")
+            if bucket != dst.bucket:
+                raise OpsError(f"{current.arn}: {detail}, and its artifact is not in "
+                               f"s3://{dst.bucket}/; fix or delete that package, then re-run")
+            artifacts.copy(s3, pkg.artifact, bucket, key, pkg.sha256, dst.encryption())
             outcome = "completed"
     if approve_it:
         desc = _update_status(dst, desc, "Approved", "auto-approved on promotion "

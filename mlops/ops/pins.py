@@ -1,8 +1,11 @@
 """Pin promoted model versions in ``stacks/Pulumi.<stack>.yaml`` (``mlops:models``).
 
-A round-trip (ruamel.yaml) edit: comments, key order, quoting and the rest of the file survive;
-only ``config.mlops:models.<project>`` is added or replaced. The write is atomic (temp file and
-rename) and skipped when the pin is already there.
+Only ``config.mlops:models.<project>`` is added or replaced; every other byte of the file stays as
+it was. The edit is made on the text, at the lines ruamel.yaml reports for the keys, with the
+file's own indentation; the result is parsed back and must equal the intended settings. Where the
+text cannot be edited that way (flow-style mappings), the file is written by a ruamel.yaml
+round trip, which keeps comments and order. The write is atomic (temp file and rename) and skipped
+when the pin is already there.
 """
 
 from __future__ import annotations
@@ -32,30 +35,30 @@ def _yaml() -> YAML:
 
 def read_pins(root: Path, stack: str) -> dict[str, dict[str, Any]]:
     """The ``mlops:models`` map of a stack file (empty when absent)."""
-    doc = _load(root, stack)
+    doc = _load(root, stack)[0]
     models = (doc.get("config") or {}).get(MODELS_KEY) or {}
     return {str(k): dict(v) for k, v in models.items()}
 
 
-def _load(root: Path, stack: str) -> Any:
+def _load(root: Path, stack: str) -> tuple[Any, str]:
     source = stack_file(stack)
     path = root / source
     if not path.is_file():
         raise SettingsError(source, None, "no such stack file")
+    text = path.read_text(encoding="utf-8")
     try:
-        doc = _yaml().load(path.read_text(encoding="utf-8"))
+        doc = _yaml().load(text)
     except YAMLError as exc:
-        raise SettingsError(source, None, f"invalid YAML: {exc}") from None
+        raise SettingsError(source, None, f"invalid YAML: {exc}".splitlines()[0]) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
         raise SettingsError(source, "config", "must be a mapping of settings")
-    return doc
+    return doc, text
 
 
 def write_pin(root: Path, stack: str, project: str, version: int, package_arn: str) -> bool:
     """Set ``mlops:models.<project>`` to ``{version, packageArn}``; True when the file changed."""
     source = stack_file(stack)
-    path = root / source
-    doc = _load(root, stack)
+    doc, text = _load(root, stack)
     config = doc["config"]
     models = config.get(MODELS_KEY)
     if models is not None and not isinstance(models, dict):
@@ -64,17 +67,95 @@ def write_pin(root: Path, stack: str, project: str, version: int, package_arn: s
     if isinstance(current, dict) and current.get("version") == version \
             and current.get("packageArn") == package_arn:
         return False
-    if models is None:
-        models = CommentedMap()
-        config[MODELS_KEY] = models
+    expected = YAML(typ="safe", pure=True).load(text)
+    expected["config"][MODELS_KEY] = {**(expected["config"].get(MODELS_KEY) or {}),
+                                       project: {"version": int(version), "packageArn": package_arn}}
+    edited = _splice(text, doc, project, int(version), package_arn)
+    if edited is None or YAML(typ="safe", pure=True).load(edited) != expected:
+        edited = _round_trip(doc, project, int(version), package_arn)
+    _atomic_write(root / source, edited)
+    return True
+
+
+def _round_trip(doc: Any, project: str, version: int, package_arn: str) -> str:
+    config = doc["config"]
+    if config.get(MODELS_KEY) is None:
+        config[MODELS_KEY] = CommentedMap()
     entry = CommentedMap()
-    entry["version"] = int(version)
+    entry["version"] = version
     entry["packageArn"] = package_arn
-    models[project] = entry
+    config[MODELS_KEY][project] = entry
     buffer = io.StringIO()
     _yaml().dump(doc, buffer)
-    _atomic_write(path, buffer.getvalue())
-    return True
+    return buffer.getvalue()
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _content(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _block_end(lines: list[str], start: int) -> int:
+    """The index after the last content line of the block whose key is on line ``start``
+    (trailing comments and blank lines stay with what follows)."""
+    col = _indent(lines[start])
+    end = start + 1
+    for i in range(start + 1, len(lines)):
+        if _content(lines[i]):
+            stripped = lines[i].strip()
+            dash = stripped == "-" or stripped.startswith("- ")
+            if _indent(lines[i]) < col or (_indent(lines[i]) == col and not dash):
+                break
+            end = i + 1
+    return end
+
+
+def _block_style(node: Any) -> bool:
+    return isinstance(node, CommentedMap) and not node.fa.flow_style() and len(node) > 0
+
+
+def _splice(text: str, doc: Any, project: str, version: int, package_arn: str) -> str | None:
+    """The text with the pin added or replaced in place; None when the layout is not plain
+    block style (the caller then falls back to a round trip)."""
+    config = doc["config"]
+    if not _block_style(config):
+        return None
+    config_line, config_col = doc.lc.key("config")
+    child = config.lc.key(next(iter(config)))[1]
+    step = child - config_col
+    if step <= 0:
+        return None
+    lines = text.splitlines(keepends=True)
+
+    def fields(col: int) -> list[str]:
+        return [f"{' ' * col}version: {version}\n", f"{' ' * col}packageArn: {package_arn}\n"]
+
+    def entry(col: int) -> list[str]:
+        return [f"{' ' * col}{project}:\n", *fields(col + step)]
+
+    models = config.get(MODELS_KEY)
+    if MODELS_KEY not in config:
+        at, new = _block_end(lines, config_line), [f"{' ' * child}{MODELS_KEY}:\n", *entry(child + step)]
+    elif not _block_style(models):
+        return None
+    elif project in models:
+        if not _block_style(models[project]):
+            return None
+        line = models.lc.key(project)[0]  # kept as it is, with its comment
+        current = models[project]
+        lines[line + 1:_block_end(lines, line)] = fields(current.lc.key(next(iter(current)))[1])
+        return "".join(lines)
+    else:
+        at = _block_end(lines, config.lc.key(MODELS_KEY)[0])
+        new = entry(models.lc.key(next(iter(models)))[1])
+    if at > 0 and not lines[at - 1].endswith("\n"):
+        lines[at - 1] += "\n"
+    lines[at:at] = new
+    return "".join(lines)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlops.ops import models
+from mlops.ops import audit, lock, models
 from mlops.ops.aws import AwsClients
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,7 +104,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     # Retries back off for real; keep the suite fast.
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount",
                         lambda self, context: 0.0)
-    monkeypatch.setattr(models, "LOCK_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(lock, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(audit, "EMIT_BACKOFF_SECONDS", 0.0)
     monkeypatch.setattr(models, "CREATE_BACKOFF_SECONDS", 0.0)
     # Adaptive mode slows a client down after throttling (token bucket); not what these test.
     monkeypatch.setattr("botocore.retries.adaptive.ClientRateLimiter.on_sending_request",

@@ -38,7 +38,7 @@ def test_register_approve_promote_list(world: World, cli) -> None:
 
     dry = cli("promote", "churn", "--version", "1", "--from", "dev", "--to", "staging", "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "(dry run)" in dry.stdout and "planned changes:" in dry.stdout
+    assert "(dry run)" in dry.stdout and "planned changes (none made):" in dry.stdout
     assert world.packages("staging") == []
 
     done = cli("promote", "churn", "--version", "1", "--from", "dev", "--to", "staging")
@@ -56,7 +56,9 @@ def test_register_approve_promote_list(world: World, cli) -> None:
     (item,) = json.loads(listed.stdout)
     assert item["version"] == 1 and item["status"] == "PendingManualApproval"
     assert item["metrics"] == {"auc": 0.91, "f1": 0.84}
-    assert item["source"] == "promoted from dev v1"
+    assert item["source"]["kind"] == "promotion"
+    assert (item["source"]["stack"], item["source"]["version"]) == ("dev", 1)
+    assert item["source"]["packageArn"].endswith("mlops-dev-churn/1")
     assert item["arn"].endswith("mlops-staging-churn/1")
 
     table = cli("list", "churn", "--stack", "staging")
@@ -105,3 +107,22 @@ def test_aws_failure_is_one_line_exit_1(world: World, cli, monkeypatch: pytest.M
     result = cli("list", "churn", "--stack", "dev")
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: AWS: GetCallerIdentity: ExpiredToken: token expired"
+
+
+def test_the_gate_table_is_out_before_the_action_fails(world: World, cli,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlops.ops import models
+    from mlops.ops.gates import GATES
+
+    world.approved()
+
+    def fail(*args, **kwargs):
+        raise models.OpsError("copy failed: injected")
+
+    monkeypatch.setattr(models, "_create_promoted", fail)
+    result = cli("promote", "churn", "--version", "1", "--from", "dev", "--to", "staging")
+    assert result.exit_code == 1, result.output
+    for name, _ in GATES:
+        assert name in result.stdout
+    assert result.stderr.strip() == "error: copy failed: injected"
+    assert world.packages("staging") == []

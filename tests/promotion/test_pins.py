@@ -57,3 +57,56 @@ def test_pin_on_missing_stack_file_names_it(tmp_path: Path) -> None:
     root = make_root(tmp_path)
     with pytest.raises(SettingsError, match=r"stacks/Pulumi.qa.yaml: no such stack file"):
         write_pin(root, "qa", "churn", 1, ARN.format(1))
+
+
+LAYOUTS = {
+    "four-space indent, sequences at offset 0, trailing comment": (
+        "# prod\nconfig:\n    aws:region: eu-west-1   # where\n    mlops:types:\n    - a\n"
+        "    - \"b\"\n    mlops:dashboard: true\n# the end\n"),
+    "comment closing the config block": (
+        "config:\n  aws:region: eu-west-1\n  mlops:x: 1\n  # end of config\n"),
+    "no newline at the end": "config:\n  aws:region: eu-west-1\n  mlops:x: 1",
+    "a top-level key after config": (
+        "config:\n  aws:region: eu-west-1\n  mlops:x: |\n    multi\n    line\n\n"
+        "# salt\nencryptionsalt: abc\n"),
+    "other pins, three-space indent": (
+        "config:\n   aws:region: eu-west-1\n   mlops:models:\n      fraud:  # CAB-1\n"
+        "         version: 1\n         packageArn: x\n   mlops:x: 1\n"),
+    "this project pinned before": (
+        "config:\n  aws:region: eu-west-1\n  mlops:models:\n    churn:  # first pin\n"
+        "      version: 1  # old\n      packageArn: y\n    fraud:\n      version: 2\n"
+        "      packageArn: x\n  mlops:x: 1\n"),
+    "flow style (round trip)": (
+        "config:\n  aws:region: eu-west-1\n  mlops:models: {fraud: {version: 1, packageArn: x}}\n"
+        "  mlops:x: 1\n"),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_pin_changes_only_the_pin_whatever_the_layout(tmp_path: Path, layout: str) -> None:
+    import difflib
+
+    from ruamel.yaml import YAML
+
+    text = LAYOUTS[layout]
+    (tmp_path / "stacks").mkdir()
+    path = tmp_path / "stacks" / "Pulumi.prod.yaml"
+    path.write_text(text)
+    before = YAML(typ="safe").load(text)
+    assert write_pin(tmp_path, "prod", "churn", 3, ARN.format(3)) is True
+    after = path.read_text()
+    expected = before["config"].get("mlops:models") or {}
+    expected = {**expected, "churn": {"version": 3, "packageArn": ARN.format(3)}}
+    assert YAML(typ="safe").load(after) == {**before, "config": {**before["config"],
+                                                                  "mlops:models": expected}}
+    diff = list(difflib.ndiff(text.splitlines(), after.splitlines()))
+    removed = [line[2:] for line in diff if line.startswith("- ")]
+    added = [line[2:] for line in diff if line.startswith("+ ")]
+    # Every comment survives; only the old pin's values (or the one flow line) are replaced.
+    assert all("#" not in line or "# old" in line for line in removed), removed
+    for line in text.splitlines():
+        if "#" in line and "# old" not in line:
+            assert line in after.splitlines()
+    assert any(ARN.format(3) in line for line in added)
+    if "round trip" not in layout:  # a text edit: nothing but the old pin's values goes
+        assert set(removed) <= {"      version: 1  # old", "      packageArn: y"}, removed

@@ -49,7 +49,8 @@ def test_register_from_s3_uri_and_custom_image(world: World) -> None:
     assert version.sha256 == _sha(b"from-a-notebook")
     assert version.artifact.startswith(f"s3://{world.bucket('dev')}/models/churn/")
     assert version.inference["Containers"][0]["Image"] == "my.registry/image:1"
-    assert version.source == "registered from s3://notebooks/runs/7/model.tar.gz"
+    assert version.source["kind"] == "registration"
+    assert version.source["from"] == "s3://notebooks/runs/7/model.tar.gz"
 
 
 def test_happy_path_dev_staging_prod(world: World) -> None:
@@ -73,7 +74,11 @@ def test_happy_path_dev_staging_prod(world: World) -> None:
     assert lineage["mlops:gitCommit"] == "0123456789abcdef0123456789abcdef01234567"
     assert lineage["mlops:promotedAt"].endswith("Z")
     assert prod[0].metrics == {"auc": 0.91, "f1": 0.84}
-    assert prod[0].source == f"promoted from staging v{first.target_version}"
+    assert prod[0].source == {
+        "kind": "promotion", "stack": "staging", "version": first.target_version,
+        "packageArn": first.target_arn, "gitCommit": "0123456789abcdef0123456789abcdef01234567",
+        "operator": "alice@example.com", "time": lineage["mlops:promotedAt"]}
+    assert models.describe_source(prod[0].source) == f"promoted from staging v{first.target_version}"
     # The artifact was copied into prod's bucket, re-encrypted with prod's key, same bytes.
     sha = _sha(world.artifact.read_bytes())
     assert prod[0].artifact == f"s3://{world.bucket('prod')}/models/churn/{sha}/model.tar.gz"
@@ -220,9 +225,10 @@ def test_audit_objects_are_never_overwritten(world: World) -> None:
 
     target = audit.AuditTarget(bucket=world.bucket("dev"), key_arn=None)
     record = {"event": "approved", "project": "churn", "version": 1, "time": "2026-01-01T00:00:00Z"}
-    key = audit.append(world.aws, target, record, idempotency="same")
-    again = audit.append(world.aws, target, {**record, "reason": "changed"}, idempotency="same")
-    assert key == again
+    key, written = audit.append(world.aws, target, record, idempotency="same")
+    again, rewritten = audit.append(world.aws, target, {**record, "reason": "changed"},
+                                    idempotency="same")
+    assert (key, written) == (again, not rewritten) == (key, True)
     assert "reason" not in json.loads(world.boto("s3").get_object(
         Bucket=world.bucket("dev"), Key=key)["Body"].read())
     s3 = world.boto("s3")
@@ -305,3 +311,236 @@ def test_a_held_lock_blocks_and_an_expired_one_is_taken_over(world: World) -> No
     result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert result.outcome == "promoted"
     assert s3.list_objects_v2(Bucket=world.bucket("staging"), Prefix="locks/").get("KeyCount") == 0
+
+
+def test_gates_are_reported_before_anything_changes(world: World) -> None:
+    dev = world.approved()
+    seen: list[tuple[list[bool], int, list[dict]]] = []
+
+    def on_gates(result: models.PromotionResult) -> None:
+        seen.append(([g.passed for g in result.gates], len(world.packages("staging")),
+                     world.trail("staging")))
+
+    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
+                            on_gates=on_gates)
+    assert seen == [([True] * 6, 0, [])]
+    assert result.outcome == "promoted" and len(world.packages("staging")) == 1
+
+
+def test_a_lock_left_by_a_killed_run_on_this_host_is_taken_over_at_once(world: World) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    dev = world.approved()
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    dead = int(child.stdout)
+    assert dead != os.getpid()
+    held = {"token": "killed", "owner": "bob", "host": socket.gethostname(), "pid": dead,
+            "expires": time.time() + 600}
+    world.boto("s3").put_object(Bucket=world.bucket("staging"), Key=_lock_key(world, dev.arn),
+                                Body=json.dumps(held).encode())
+    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
+                            lock_wait=0.05)
+    assert result.outcome == "promoted"
+    # Killed after the package existed: the re-run finds it and clears the dead run's lock.
+    s3 = world.boto("s3")
+    s3.put_object(Bucket=world.bucket("staging"), Key=_lock_key(world, dev.arn),
+                  Body=json.dumps(held).encode())
+    again = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert again.outcome == "unchanged"
+    assert s3.list_objects_v2(Bucket=world.bucket("staging"), Prefix="locks/").get("KeyCount") == 0
+    # A live holder on this host (this very process) is waited for.
+    from mlops.ops.lock import stale
+
+    assert not stale({**held, "pid": os.getpid()})
+    assert not stale({**held, "host": "elsewhere"})
+    assert stale({**held, "expires": time.time() - 1, "host": "elsewhere"})
+
+
+def test_a_rerun_writes_a_missing_audit_record_and_says_completed(world: World,
+                                                                  monkeypatch) -> None:
+    from mlops.ops import audit
+
+    dev = world.approved()
+    real = audit.append
+
+    def crash(*args, **kwargs):  # the process dies after the package exists, before the audit
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(audit, "append", crash)
+    with pytest.raises(KeyboardInterrupt):
+        models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert len(world.packages("staging")) == 1 and world.trail("staging") == []
+    monkeypatch.setattr(audit, "append", real)
+    again = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert again.outcome == "completed"
+    assert [r["event"] for r in world.trail("staging")] == ["promoted"]
+    third = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert third.outcome == "unchanged" and third.pinned is False
+
+
+def test_a_rejected_event_is_retried_then_fails_the_command(world: World, monkeypatch) -> None:
+    from mlops.ops import audit
+
+    events = world.aws.client("events")
+    real = events.put_events
+    answers = [{"Code": "ThrottlingException"}, {"Code": None}]
+    calls: list[int] = []
+
+    def put_events(**kwargs):
+        calls.append(1)
+        code = answers.pop(0)["Code"] if answers else "AccessDeniedException"
+        if code is None:
+            return real(**kwargs)
+        return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": code, "ErrorMessage": "no"}]}
+
+    monkeypatch.setattr(events, "put_events", put_events)
+    version = world.register()  # throttled once, then accepted
+    assert len(calls) == 2
+    assert [r["event"] for r in world.trail("dev")] == ["registered"]
+    with pytest.raises(OpsError, match=r"rejected churn v1 in dev, but its audit record could not "
+                       r"be written \(EventBridge .* rejected the audit event: "
+                       r"AccessDeniedException: no\); re-run"):
+        models.reject(world.root, "churn", "dev", version.version, "x", aws=world.aws)
+    assert [r["event"] for r in world.trail("dev")] == ["registered"]  # no record without event
+    assert audit.EMIT_ATTEMPTS >= 2
+
+
+def test_alarms_of_a_project_with_a_longer_name_do_not_block(world: World) -> None:
+    (world.root / "pipelines" / "churn-v2").mkdir()
+    (world.root / "pipelines" / "churn-v2" / "project.yaml").write_text(
+        (world.root / "pipelines" / "churn" / "project.yaml").read_text().replace(
+            "name: churn", "name: churn-v2"))
+    dev = world.approved()
+    cw = world.boto("cloudwatch")
+    cw.put_metric_alarm(AlarmName="mlops-dev-churn-v2-execution-failed", MetricName="m",
+                        Namespace="n", Statistic="Sum", Period=300, EvaluationPeriods=1,
+                        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cw.set_alarm_state(AlarmName="mlops-dev-churn-v2-execution-failed", StateValue="ALARM",
+                       StateReason="test")
+    result = models.promote(world.root, "churn", dev.version, "dev", "staging", dry_run=True,
+                            aws=world.aws)
+    assert result.passed, [g for g in result.gates if not g.passed]
+
+
+def test_a_pipeline_registered_version_gets_its_checksum_at_approval(world: World) -> None:
+    """Pipelines register without mlops:artifactSha256: approval records it, then it promotes."""
+    s3, sm = world.boto("s3"), world.boto("sagemaker")
+    s3.put_object(Bucket=world.bucket("dev"), Key="pipelines/run-1/model.tar.gz", Body=b"trained")
+    report = {"binary_classification_metrics": {"auc": {"value": 0.93}}}
+    s3.put_object(Bucket=world.bucket("dev"), Key="pipelines/run-1/evaluation.json",
+                  Body=json.dumps(report).encode())
+    sm.create_model_package(
+        ModelPackageGroupName=world.group("dev"), ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={"Containers": [{"Image": "img", "ModelDataUrl":
+                                                f"s3://{world.bucket('dev')}/pipelines/run-1/model.tar.gz"}],
+                                "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["text/csv"]},
+        ModelMetrics={"ModelQuality": {"Statistics": {
+            "ContentType": "application/json",
+            "S3Uri": f"s3://{world.bucket('dev')}/pipelines/run-1/evaluation.json"}}})
+    (listed,) = models.list_versions(world.root, "churn", "dev", aws=world.aws)
+    assert listed.sha256 is None and listed.metrics == {"auc": 0.93}
+    assert listed.source == {"kind": "pipeline"}
+    blocked = models.promote(world.root, "churn", 1, "dev", "staging", dry_run=True, aws=world.aws)
+    assert "no checksum recorded" in next(g.detail for g in blocked.gates
+                                          if g.name == "artifact checksum")
+    approved = models.approve(world.root, "churn", "dev", 1, "pipeline run ok", aws=world.aws)
+    assert approved.sha256 == _sha(b"trained")
+    result = models.promote(world.root, "churn", 1, "dev", "staging", aws=world.aws)
+    assert result.outcome == "promoted"
+    (staged,) = models.list_versions(world.root, "churn", "staging", aws=world.aws)
+    assert staged.sha256 == _sha(b"trained") and staged.metrics == {"auc": 0.93}
+
+
+def test_metrics_must_be_finite_numbers(world: World, tmp_path) -> None:
+    bad = tmp_path / "nan.json"
+    bad.write_text('{"auc": NaN}')
+    with pytest.raises(UsageError, match=r"nan.json: auc: must be a number \(got nan\)"):
+        models.read_metrics(bad)
+    bad.write_text("[0.9]")
+    with pytest.raises(UsageError, match=r"nan.json: must be a JSON object of metric name"):
+        models.read_metrics(bad)
+
+
+def test_a_run_that_finds_the_package_mid_promotion_waits_and_changes_nothing(
+        world: World, monkeypatch) -> None:
+    """The package exists but its first run has not audited yet: the second waits for the lock."""
+    from mlops.ops import audit
+
+    dev = world.approved()
+    real = audit.append
+    in_audit, go_on = threading.Event(), threading.Event()
+
+    def slow_append(*args, **kwargs):
+        if kwargs.get("idempotency"):
+            in_audit.set()
+            assert go_on.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "append", slow_append)
+    results: dict[str, models.PromotionResult] = {}
+    first = threading.Thread(target=lambda: results.setdefault("first", models.promote(
+        world.root, "churn", dev.version, "dev", "staging", aws=world.aws, pin=False)))
+    first.start()
+    assert in_audit.wait(10) and len(world.packages("staging")) == 1
+    heard: list[str] = []
+    second = threading.Thread(target=lambda: results.setdefault("second", models.promote(
+        world.root, "churn", dev.version, "dev", "staging", aws=world.aws, pin=False,
+        notify=heard.append)))
+    second.start()
+    for _ in range(500):
+        if heard:
+            break
+        threading.Event().wait(0.01)
+    assert heard and "waiting for the promotion lock" in heard[0]
+    go_on.set()
+    first.join(10)
+    second.join(10)
+    assert (results["first"].outcome, results["second"].outcome) == ("promoted", "unchanged")
+    assert [r["event"] for r in world.trail("staging")] == ["promoted"]
+
+
+def test_a_promotion_does_not_describe_every_version_of_the_target(world: World) -> None:
+    from mlops.ops.aws import AwsClients
+
+    from .conftest import SESSION
+
+    sm = world.boto("sagemaker")
+    for i in range(12):  # unrelated versions already in the target registry
+        sm.create_model_package(ModelPackageGroupName=world.group("staging"),
+                                ModelPackageDescription=f"older {i}",
+                                InferenceSpecification={"Containers": [{"Image": "i"}],
+                                                        "SupportedContentTypes": ["a"],
+                                                        "SupportedResponseMIMETypes": ["a"]})
+    dev = world.approved()
+    calls: list[str] = []
+    aws = AwsClients(region=REGION, boto_session=SESSION, on_client=lambda c: c.meta.events.register(
+        "before-call.sagemaker.DescribeModelPackage", lambda **kw: calls.append("describe")))
+    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=aws)
+    assert result.outcome == "promoted" and result.target_version == 13
+    assert len(calls) <= 5, len(calls)  # the source; the new package (created, re-found)
+
+
+def test_register_takes_the_evaluation_report_the_pipelines_write(world: World, tmp_path) -> None:
+    """`{"metrics": {"auc": {"value": n}}}` (pipelines/*/code/evaluate.py) or a flat map."""
+    report = tmp_path / "evaluation.json"
+    report.write_text(json.dumps({"metrics": {"auc": {"value": 0.93}, "accuracy": {"value": 0.88},
+                                              "rows": {"value": 6000}}}))
+    version = models.register_model(world.root, "churn", "dev", str(world.artifact), report,
+                                     aws=world.aws)
+    assert version.metrics == {"auc": 0.93, "accuracy": 0.88, "rows": 6000.0}
+    report.write_text(json.dumps({"metrics": {"auc": {"value": "high"}}}))
+    with pytest.raises(UsageError, match=r"evaluation.json: metrics.auc.value: must be a number "
+                                         r"\(got 'high'\)"):
+        models.read_metrics(report)
+    report.write_text(json.dumps({"a": {"auc": 0.9}, "b": {"auc": 0.8}}))
+    with pytest.raises(UsageError, match=r"evaluation.json: b.auc: metric auc given twice"):
+        models.read_metrics(report)
+    with pytest.raises(UsageError, match=r"metrics: auc: must be a number \(got True\)"):
+        models.register_model(world.root, "churn", "dev", str(world.artifact), {"auc": True},
+                              aws=world.aws)
