@@ -97,14 +97,26 @@ _add_subcommands()
 def main() -> None:
     """Console-script entry: one-line errors and exit codes, never a traceback.
 
-    Argument errors are click's (usage line, message, exit 2); errors in the input a command
-    reads (stack files, manifests, plans) are one line and exit 2.
+    Argument errors (click's, raised as ``typer.TyperException``), and errors in the input a
+    command reads (stack files, manifests, plans), are one line on stderr and exit 2; a group
+    called without a command prints its help and exits 2.
     """
     try:
-        app()
+        code = app(prog_name="mlops", standalone_mode=False)
+    except typer.TyperException as exc:
+        message = exc.format_message().strip()
+        if message:  # empty when a group without a command has printed its help already
+            ctx = getattr(exc, "ctx", None)
+            path = ctx.command_path if ctx is not None else "mlops"
+            fail(f"{path}: {message} (see {path} --help)")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        fail("aborted")
+        sys.exit(130)
     except (SettingsError, UsageError) as exc:
         fail(str(exc))
         sys.exit(EXIT_USAGE)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
