@@ -1,8 +1,9 @@
 """Day-2 operations on project pipelines through boto3: render, diff, submit, status.
 
-Every AWS call goes through clients built by ``aws_client`` (endpoint from ``--endpoint-url`` or
-``AWS_ENDPOINT_URL``, adaptive retries), so the same code works against AWS and the local
-sandbox. Rendering itself never calls AWS (see infra/projects/render.py).
+Every AWS call goes through ``aws_client``, which builds its clients with ``mlops.ops.aws`` (the
+standard AWS environment as botocore resolves it, ``--endpoint-url`` when given, bounded adaptive
+retries), so the same code works against AWS and the local sandbox. Rendering itself never
+calls AWS (see infra/projects/render.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -33,13 +33,10 @@ TERMINAL = {"Succeeded", "Failed", "Stopped"}
 
 
 def aws_client(service: str, region: str, endpoint_url: str | None = None) -> Any:
-    """A boto3 client with adaptive retries; endpoint from the argument or AWS_ENDPOINT_URL."""
-    import boto3
-    from botocore.config import Config
+    """A client of the stack's region; ``endpoint_url`` overrides the environment's endpoint."""
+    from mlops.ops.aws import AwsClients
 
-    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-    return boto3.client(service, region_name=region, endpoint_url=endpoint,
-                        config=Config(retries={"mode": "adaptive", "max_attempts": 5}))
+    return AwsClients(region=region, endpoint_url=endpoint_url).client(service)
 
 
 @dataclass(frozen=True)
