@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.validation import describe
+
 NAMESPACE = "mlops"
 STACKS_DIR = "stacks"
 
@@ -216,40 +218,6 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _describe(error: Any) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    got = error.get("input")
-    shown = json.dumps(got) if isinstance(got, (int, float, bool, str, type(None))) else repr(got)
-    if kind == "missing":
-        return "required setting is missing"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-              "less_than": "<"}[kind]
-        bound = next(iter(ctx.values()))
-        return f"must be {op} {bound} (got {shown})"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')} (got {shown})"
-    if kind == "string_pattern_mismatch":
-        return f"does not match {ctx.get('pattern')} (got {shown})"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be a whole number (got {shown})"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"must be true or false (got {shown})"
-    if kind in ("list_type",):
-        return f"must be a list (got {shown})"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping (got {shown})"
-    if kind in ("string_type",):
-        return f"must be a string (got {shown})"
-    if kind == "too_short":
-        return "must not be empty"
-    if kind == "value_error":
-        original = ctx.get("error")
-        return getattr(original, "problem", None) or str(original)
-    return str(error["msg"])
-
-
 def _unknown_key_message(key: str) -> str:
     name = key.split(":", 1)[1]
     close = difflib.get_close_matches(name, list(_FIELD_ALIASES), n=1)
@@ -298,5 +266,5 @@ def _first_error(exc: ValidationError, source: str, order: list[str]) -> Setting
     if isinstance(original, _ItemError):
         loc = (*loc, original.index)
     if not loc:
-        return SettingsError(source, None, _describe(err))
-    return SettingsError(source, _key_path(loc), _describe(err))
+        return SettingsError(source, None, describe(err, noun="setting"))
+    return SettingsError(source, _key_path(loc), describe(err, noun="setting"))

@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from infra.projects.errors import ProjectError
+from infra.validation import describe
 
 PROJECT_FILE = "project.yaml"
 EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
@@ -319,46 +320,6 @@ def key_path(path: tuple[str | int, ...]) -> str:
     return out
 
 
-def _describe(err: Any) -> str:
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    got = err.get("input")
-    shown = json.dumps(got) if isinstance(got, (int, float, bool, str, type(None))) else repr(got)
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')} (got {shown})"
-    if kind == "string_pattern_mismatch":
-        pattern = str(ctx.get("pattern"))
-        return f"{PATTERN_HELP.get(pattern, f'does not match {pattern}')} (got {shown})"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        op = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">",
-              "less_than": "<"}[kind]
-        return f"must be {op} {next(iter(ctx.values()))} (got {shown})"
-    if kind == "string_too_long":
-        return f"must be at most {ctx.get('max_length')} characters (got {len(str(got))})"
-    if kind == "too_short":
-        return f"needs at least {ctx.get('min_length')} item(s)"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping (got {shown})"
-    if kind == "list_type":
-        return f"must be a list (got {shown})"
-    if kind == "string_type":
-        return f"must be a string (got {shown})"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be a whole number (got {shown})"
-    if kind in ("float_parsing", "float_type"):
-        return f"must be a number (got {shown})"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"must be true or false (got {shown})"
-    if kind == "value_error":
-        original = ctx.get("error")
-        return getattr(original, "problem", None) or str(original)
-    return str(err["msg"])
-
-
 def _alias_path(loc: tuple[int | str, ...]) -> tuple[str | int, ...]:
     """pydantic locations use aliases already (by_alias input); drop union/tag segments."""
     out: list[str | int] = []
@@ -396,8 +357,8 @@ def parse_manifest(text: str, source: str) -> tuple[ProjectManifest, Any]:
             scored.append(((_line_of(data, path) or 0), path, err))
         scored.sort(key=lambda item: item[0])
         line, path, err = scored[0]
-        return_line = line or None
-        raise ProjectError(source, key_path(path) or None, return_line, _describe(err)) from None
+        raise ProjectError(source, key_path(path) or None, line or None,
+                           describe(err, patterns=PATTERN_HELP)) from None
     return manifest, data
 
 

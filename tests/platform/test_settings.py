@@ -71,7 +71,7 @@ CASES = [
      ": mlops:promotion: sourceAccounts/targetAccounts need accountMode: per-stack"),
     ("unknown-nested-key",
      GOOD.format(env="dev", extra="  mlops:alarmRecipients:\n    pager: [x]\n"),
-     ": mlops:alarmRecipients.pager: Extra inputs are not permitted"),
+     ": mlops:alarmRecipients.pager: unknown setting"),
     ("bad-region",
      GOOD.format(env="dev", extra="").replace("eu-west-1", "europe"),
      ': aws:region: does not match'),
