@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,23 @@ def plans():
     from mlops.offline.runtime import build_plan
 
     return {stack: build_plan(ROOT, stack) for stack in SHIPPED_STACKS}
+
+
+def run_cli(monkeypatch, capsys, root: Path | None, *args: str) -> tuple[int, str, str]:
+    """``mlops ARGS`` through the console-script entry (``mlops.cli.main``), in-process.
+
+    ``root`` replaces the project root the CLI reads (None: leave it). Returns the exit code
+    and what this invocation printed on stdout and stderr.
+    """
+    import pytest
+
+    from mlops import cli
+
+    if root is not None:
+        monkeypatch.setattr(cli, "ROOT", root)
+    monkeypatch.setattr(sys, "argv", ["mlops", *args])
+    capsys.readouterr()  # drop what earlier steps of the test printed
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-
-def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    from mlops import cli
-
-    monkeypatch.setattr(sys, "argv", ["mlops", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
+from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -27,7 +17,7 @@ def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     (["no-such-command"], "error: mlops: No such command 'no-such-command'"),
 ])
 def test_argument_errors_are_one_line(monkeypatch, capsys, args, expected) -> None:
-    code, out, err = run(monkeypatch, capsys, *args)
+    code, out, err = run_cli(monkeypatch, capsys, None, *args)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -37,12 +27,12 @@ def test_argument_errors_are_one_line(monkeypatch, capsys, args, expected) -> No
 
 
 def test_a_group_without_a_command_shows_its_help(monkeypatch, capsys) -> None:
-    code, out, err = run(monkeypatch, capsys, "models")
+    code, out, err = run_cli(monkeypatch, capsys, None, "models")
     assert code == 2
     assert "promote" in out and "register" in out
     assert err == ""
 
 
 def test_help_and_success_exit_zero(monkeypatch, capsys) -> None:
-    assert run(monkeypatch, capsys, "--help")[0] == 0
-    assert run(monkeypatch, capsys, "policy", "docs", "--help")[0] == 0
+    assert run_cli(monkeypatch, capsys, None, "--help")[0] == 0
+    assert run_cli(monkeypatch, capsys, None, "policy", "docs", "--help")[0] == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import SettingsError, parse_settings
+from tests.conftest import run_cli
 
 GOOD = """\
 config:
@@ -108,17 +109,6 @@ def registrations(monkeypatch):
 
     monkeypatch.setattr(runtime.RecordingMonitor, "RegisterResource", spy)
     return seen
-
-
-def run_cli(monkeypatch, capsys, root: Path, *args: str) -> tuple[int, str, str]:
-    from mlops import cli
-
-    monkeypatch.setattr(cli, "ROOT", root)
-    monkeypatch.setattr(sys, "argv", ["mlops", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
 
 
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "data"
 
-
-def run_cli(monkeypatch, capsys, root: Path, *args: str) -> tuple[int, str, str]:
-    from mlops import cli
-
-    monkeypatch.setattr(cli, "ROOT", root)
-    monkeypatch.setattr(sys, "argv", ["mlops", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
 
 
 def save_plan(plans, stack: str, tmp_path: Path) -> Path:

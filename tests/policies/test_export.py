@@ -9,7 +9,8 @@ import pytest
 
 from mlops.export.terraform import convert_object, snake, terraform_type, to_terraform_plan
 from mlops.offline.plan import load_plan
-from tests.policies.test_cli import ROOT, run_cli, save_plan
+from tests.conftest import run_cli
+from tests.policies.test_cli import ROOT, save_plan
 
 DATA = Path(__file__).parent / "data"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import mlops.cli
 from mlops.commands.pipelines import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 from tests.projects.shapes import shape_problems
 
 runner = CliRunner()
@@ -329,21 +329,15 @@ def test_malformed_project_is_one_line_and_nothing_is_submitted(cli_root, capsys
     bucket, s3 = WORKSPACE, boto3.client("s3", region_name="eu-west-1")
     _edit(cli_root / "pipelines" / "churn" / file, old, new)
 
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["mlops", "pipelines", *args])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            mlops.cli.main()
-        captured = capsys.readouterr()
-        return info.value.code, captured.out, captured.err
-
-    status, stdout, stderr = run("validate", "churn", "--stack", "dev")
+    status, stdout, stderr = run_cli(monkeypatch, capsys, None,
+                                     "pipelines", "validate", "churn", "--stack", "dev")
     assert status == code
     lines = (stderr if code == 2 else stdout).strip().splitlines()
     assert len(lines) == 1 and message in lines[0], (stdout, stderr)
     assert "Traceback" not in stderr + stdout
 
-    status, _, stderr = run("submit", "churn", "--stack", "dev")
+    status, _, stderr = run_cli(monkeypatch, capsys, None,
+                                "pipelines", "submit", "churn", "--stack", "dev")
     assert status == 2 and "Traceback" not in stderr
     [line] = stderr.strip().splitlines()
     assert message.split(": ", 1)[-1] in line
