@@ -37,24 +37,13 @@ class Demo:
 
     root: Path
     state: Any  # mlops.sandbox.server.ServerState
+    aws: Any  # mlops.ops.aws.AwsClients of the sandbox (the process environment points there)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         return self.state.client(service)
-
-    def ops_clients(self) -> Any:
-        """``mlops.ops`` clients on the sandbox, with the sandbox's fake credentials."""
-        import boto3
-
-        from mlops.ops.aws import AwsClients
-
-        session = boto3.session.Session(aws_access_key_id="testing",
-                                        aws_secret_access_key="testing",
-                                        region_name=self.state.region)
-        return AwsClients(region=self.state.region, endpoint_url=self.state.endpoint,
-                          boto_session=session)
 
     def stem(self, stack: str) -> str:
         return str(self.outputs[stack]["topicArn"].rsplit(":", 1)[-1].removesuffix("-alerts"))
@@ -89,7 +78,7 @@ def submit_pipeline(demo: Demo) -> str:
     `mlops pipelines submit` does: code uploaded, pipeline upserted, an execution started."""
     from mlops.ops import pipelines
 
-    account = demo.ops_clients().identity()["Account"]
+    account = demo.aws.identity()["Account"]
     prepared = pipelines.prepare(demo.root, PROJECT, "dev", account_id=account)
     if prepared.findings:
         raise RuntimeError(f"{PROJECT} does not validate in dev: {prepared.findings[0]}")
@@ -123,7 +112,7 @@ def register_model(demo: Demo) -> str:
         path = Path(tmp) / "model.tar.gz"
         path.write_bytes(_artifact(version_tag))
         version = models.register_model(demo.root, PROJECT, "dev", str(path), dict(METRICS),
-                                        aws=demo.ops_clients())
+                                        aws=demo.aws)
     demo.facts.update(package=version.arn, artifact=version.artifact,
                       versions={"dev": version.version})
     return (f"{version.arn.rsplit('/', 2)[-2]} v{version.version} {version.status}, "
@@ -135,7 +124,7 @@ def approve_model(demo: Demo) -> str:
 
     version = demo.facts["versions"]["dev"]
     reason = f"demo: auc {METRICS['auc']} meets the threshold"
-    approved = models.approve(demo.root, PROJECT, "dev", version, reason, aws=demo.ops_clients())
+    approved = models.approve(demo.root, PROJECT, "dev", version, reason, aws=demo.aws)
     return f"v{version} is {approved.status} in dev (artifact checksum verified)"
 
 
@@ -144,7 +133,7 @@ def promote(source: str, target: str) -> Callable[[Demo], str]:
     def run(demo: Demo) -> str:
         from mlops.ops import models
 
-        aws = demo.ops_clients()
+        aws = demo.aws
         version = demo.facts["versions"][source]
         note = ""
         if source != "dev":  # promoted versions arrive pending; a reviewer approves them there
@@ -232,6 +221,7 @@ STEPS: list[Step] = [
 def run_demo(root: Path, steps: list[Step] | None = None
              ) -> tuple[Demo, list[tuple[Step, str, str]]]:
     """Run the steps against the sandbox (started if needed); (step, seconds, result) each."""
+    from mlops.ops.aws import AwsClients
     from mlops.sandbox import provision, server
 
     state, _ = server.start(provision.region_of(root, DEMO_STACKS[0]))
@@ -239,7 +229,7 @@ def run_demo(root: Path, steps: list[Step] | None = None
     # its fake credentials, whatever AWS profile or keys the shell has.
     os.environ.pop("AWS_PROFILE", None)
     os.environ.update(state.env())
-    demo = Demo(root=root, state=state)
+    demo = Demo(root=root, state=state, aws=AwsClients(region=state.region))
     results: list[tuple[Step, str, str]] = []
     selected = steps or STEPS
     for i, step in enumerate(selected, 1):
@@ -260,10 +250,9 @@ def summary(results: list[tuple[Step, str, str]]):  # type: ignore[no-untyped-de
 
     table = Table(title="demo summary", title_justify="left")
     table.add_column("step")
-    table.add_column("outcome")
     table.add_column("took", justify="right")
     for step, took, _ in results:
-        table.add_row(step.title, "[green]done[/green]", took)
+        table.add_row(step.title, took)
     return table
 
 

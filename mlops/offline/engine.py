@@ -596,10 +596,11 @@ def _package_group_policy(ctx: Ctx, name: str, inputs: dict) -> Result:
 
 
 def _feature_group(ctx: Ctx, name: str, inputs: dict) -> Result:
-    """Create, or leave as is: AWS only adds features to a group; moto has no update at all.
+    """Create, or leave as is: the platform never changes a deployed group (the lock guard in
+    infra/projects/loader.py refuses it) and moto has no UpdateFeatureGroup.
 
-    (moto's DescribeFeatureGroup fails with a server error for an unknown group, so existence is
-    learnt from CreateFeatureGroup's ResourceInUse instead.)
+    Existence is learnt from CreateFeatureGroup's ResourceInUse, which works on plain moto too
+    (its DescribeFeatureGroup of an unknown group is a server error without the sandbox patch).
     """
     sm = ctx.client("sagemaker")
     group = inputs["featureGroupName"]
