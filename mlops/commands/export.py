@@ -35,14 +35,13 @@ def terraform_plan(
     from mlops.cli import ROOT
     from mlops.commands.policy import write_output
     from mlops.export.terraform import to_terraform_plan
-    from mlops.offline.plan import PlanFileError
+    from mlops.offline.plan import PlanFileError, load_plan
     from mlops.offline.runtime import build_plan, load_settings
-    from mlops.policy.plans import load_plan_file
 
     settings, _ = load_settings(ROOT, stack)
     if plan_file is not None:
         try:
-            plan = load_plan_file(plan_file, stack)
+            plan = load_plan(plan_file, stack)
         except PlanFileError as exc:
             raise UsageError(str(exc)) from None
     else:

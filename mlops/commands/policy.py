@@ -49,11 +49,10 @@ def check(
     ] = None,
 ) -> None:
     """Evaluate the policy pack on a stack's offline Plan; exit 1 on a mandatory violation."""
-    from mlops.offline.plan import PlanFileError
+    from mlops.offline.plan import PlanFileError, load_plan
     from mlops.offline.runtime import build_plan, load_settings
     from mlops.policy.config import PolicyConfigError
     from mlops.policy.evaluate import check_plan
-    from mlops.policy.plans import load_plan_file
     from mlops.policy.report import FORMATS, default_locator, render
     from policies.exemptions import ExemptionsError
 
@@ -65,7 +64,7 @@ def check(
     plan = None
     if plan_file is not None:
         try:
-            plan = load_plan_file(plan_file, stack or "")
+            plan = load_plan(plan_file, stack or "")
         except PlanFileError as exc:
             raise UsageError(str(exc)) from None
         stack = stack or plan.stack

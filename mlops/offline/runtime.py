@@ -16,10 +16,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import Settings, parse_settings, stack_file
 from mlops.offline.fakes import DEFAULT_ACCOUNT, Cloud, FakeCloud
-from mlops.offline.plan import Plan, PlanResource
+from mlops.offline.plan import PROJECT, Plan, PlanResource
 from mlops.offline.stackfile import read_stack_config
 
-PROJECT = "mlops-platform"
 STACK_TYPE = "pulumi:pulumi:Stack"
 # Pulumi's wire markers for secrets and resource references inside serialized properties.
 _SIG = "4dabf18193072939515e22adb298388d"

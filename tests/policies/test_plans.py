@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops.offline.plan import PlanFileError
-from mlops.policy.plans import load_plan_file
+from mlops.offline.plan import PlanFileError, load_plan
 
 BUCKET = "aws:s3/bucket:Bucket"
 
@@ -22,7 +21,7 @@ def write(tmp_path: Path, data: object) -> Path:
 def test_the_plan_of_mlops_preview_round_trips(plans, tmp_path):
     path = tmp_path / "prod.json"
     path.write_text(plans["prod"].to_json())
-    loaded = load_plan_file(path, "prod")
+    loaded = load_plan(path, "prod")
     assert loaded.to_dict() == plans["prod"].to_dict()
 
 
@@ -31,14 +30,14 @@ def test_hand_written_resources_get_urn_name_and_stack(tmp_path):
         {"type": BUCKET, "name": "data", "inputs": {"bucket": "d"}},
         {"type": BUCKET, "urn": "urn:pulumi:x::p::aws:s3/bucket:Bucket::logs", "props": {}},
     ]})
-    plan = load_plan_file(path, "prod")
+    plan = load_plan(path, "prod")
     assert plan.stack == "prod" and plan.project == "mlops-platform"
     assert [(r.name, r.urn, r.inputs) for r in plan.resources] == [
         ("data", "urn:pulumi:prod::mlops-platform::aws:s3/bucket:Bucket::data", {"bucket": "d"}),
         ("logs", "urn:pulumi:x::p::aws:s3/bucket:Bucket::logs", {}),
     ]
     bare = write(tmp_path, [{"type": BUCKET, "name": "b"}])
-    assert [r.name for r in load_plan_file(bare, "dev").resources] == ["b"]
+    assert [r.name for r in load_plan(bare, "dev").resources] == ["b"]
 
 
 def test_pulumi_preview_json_steps(tmp_path):
@@ -50,7 +49,7 @@ def test_pulumi_preview_json_steps(tmp_path):
         {"op": "delete", "urn": "urn:pulumi:prod::p::aws:s3/bucket:Bucket::gone",
          "oldState": {}},
     ]})
-    [resource] = load_plan_file(path, "prod").resources
+    [resource] = load_plan(path, "prod").resources
     assert (resource.name, resource.protect, resource.inputs) == ("data", True, {"bucket": "d"})
 
 
@@ -61,7 +60,7 @@ def test_pulumi_stack_export(tmp_path):
         {"urn": "urn:pulumi:prod::p::aws:sns/topic:Topic::alerts", "type": "aws:sns/topic:Topic",
          "custom": True, "inputs": {"name": "alerts"}, "parent": stack_urn},
     ]}})
-    plan = load_plan_file(path, "prod")
+    plan = load_plan(path, "prod")
     assert [r.name for r in plan.custom_resources()] == ["alerts"]
 
 
@@ -79,13 +78,13 @@ def test_bad_plans_are_one_line_naming_the_key(tmp_path, content, message):
     path = tmp_path / "plan.json"
     path.write_text(content)
     with pytest.raises(PlanFileError) as info:
-        load_plan_file(path, "prod")
+        load_plan(path, "prod")
     text = str(info.value)
     assert text.startswith(f"{path}") and message in text and "\n" not in text
 
 
 def test_missing_and_directory_plans(tmp_path):
     with pytest.raises(PlanFileError, match="no such file"):
-        load_plan_file(tmp_path / "absent.json", "prod")
+        load_plan(tmp_path / "absent.json", "prod")
     with pytest.raises(PlanFileError, match="is a directory"):
-        load_plan_file(tmp_path, "prod")
+        load_plan(tmp_path, "prod")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from mlops.offline.plan import load_plan
 from mlops.policy.config import load_policy_config
 from mlops.policy.evaluate import evaluate, plan_resources
-from mlops.policy.plans import load_plan_file
 
 ROOT = Path(__file__).resolve().parents[2]
 B = "aws:s3/bucket:Bucket"
@@ -282,7 +282,7 @@ def verdicts(tmp_path: Path, resources: list[dict[str, Any]]) -> set[tuple[str, 
     """(rule, resource name) of every violation, through the --plan loader with prod config."""
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({"resources": resources}))
-    plan = load_plan_file(path, "prod")
+    plan = load_plan(path, "prod")
     config = load_policy_config(ROOT / "policies" / "config" / "prod.json")
     report = evaluate(plan_resources(plan), stack="prod", tier="prod", config=config)
     return {(v.rule.id, v.name) for v in report.violations}
