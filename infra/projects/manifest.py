@@ -19,12 +19,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from infra.projects import discover
 from infra.projects.errors import ProjectError
 from infra.validation import describe
 
 PROJECT_FILE = "project.yaml"
 EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
-PROJECT_NAME = r"^[a-z][a-z0-9-]{0,31}$"
+PROJECT_NAME = discover.PROJECT_NAME.pattern
 GROUP_NAME = PROJECT_NAME
 # SageMaker: starts and ends with a letter or digit, at most 64 characters.
 FEATURE_NAME = r"^[a-zA-Z]([a-zA-Z0-9_]{0,62}[a-zA-Z0-9])?$"

@@ -36,6 +36,7 @@ from typing import Any
 
 from infra.config import Settings
 from infra.naming import Naming
+from infra.projects.discover import PROJECT_NAME, project_names
 from infra.projects.manifest import ProjectManifest
 from mlops.errors import UsageError
 from mlops.ops import artifacts, audit, lock
@@ -56,7 +57,6 @@ METRIC = "metric:"
 LOCK_WAIT_SECONDS = 150.0
 CREATE_ATTEMPTS = 5
 CREATE_BACKOFF_SECONDS = 0.2
-PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 METRIC_NAME = re.compile(r"^[A-Za-z0-9_.:/=+@-]{1,100}$")
 
 
@@ -65,12 +65,6 @@ class NotProvisioned(UsageError):
 
 
 # --------------------------------------------------------------------------- projects
-
-
-def _projects(root: Path) -> list[str]:
-    base = root / "pipelines"
-    return sorted(p.name for p in base.iterdir() if (p / "project.yaml").is_file()) \
-        if base.is_dir() else []
 
 
 def _project(root: Path, project: str) -> ProjectManifest:
@@ -82,7 +76,7 @@ def _project(root: Path, project: str) -> ProjectManifest:
         raise UsageError(f"not a project name: {project!r}")
     if not (root / "pipelines" / project / "project.yaml").is_file():
         raise UsageError(f"pipelines/{project}/project.yaml: no such project "
-                         f"(projects: {', '.join(_projects(root)) or 'none'})")
+                         f"(projects: {', '.join(project_names(root)) or 'none'})")
     try:
         return load_manifest(root / "pipelines" / project, root)
     except ProjectError as exc:
@@ -694,7 +688,7 @@ def promote(root: Path, project: str, version: int, source: str, target: str, *,
         threshold=proj.model.threshold_for(target, dst.tier),
         threshold_source=f"pipelines/{project}/project.yaml: model.approval.thresholds.{target}",
         check_artifact=lambda: artifacts.check(src.client("s3"), pkg.artifact, pkg.sha256),
-        firing_alarms=lambda: _firing_alarms(src, project, _projects(root)),
+        firing_alarms=lambda: _firing_alarms(src, project, project_names(root)),
         alarm_prefix=f"{src.naming.stem}-{project}-",
     )
     result = PromotionResult(project, version, source, target, run_gates(gate_input),
