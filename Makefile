@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check infra mlops policies pipelines tests
+	$(BIN)/ruff check common infra mlops policies pipelines tests benchmarks
 	$(BIN)/mypy
 
 demo: $(STAMP)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from common import tokens
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.iam import Iam, IamArgs
@@ -32,7 +33,7 @@ class MlopsPlatform(pulumi.ComponentResource):
     def __init__(
         self, name: str, inputs: PlatformInputs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlops:platform:MlopsPlatform", name, None, opts)
+        super().__init__(tokens.PLATFORM, name, None, opts)
         s, naming = inputs.settings, inputs.naming
         protect = s.is_prod
         child = pulumi.ResourceOptions(parent=self)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from common import tokens
 from infra.naming import Naming
 
 # Explicit key-administration and use actions for the account root. AWS's default key policy
@@ -82,7 +83,7 @@ class Encryption(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EncryptionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlops:encryption:Encryption", name, None, opts)
+        super().__init__(tokens.ENCRYPTION, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(
             parent=self, protect=args.protect, retain_on_delete=args.protect

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from common import tokens
 from infra.naming import Naming
 from infra.projects.loader import (
     FEATURE_STORE_DATABASE,
@@ -47,7 +48,7 @@ class FeatureStore(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FeatureStoreArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlops:featurestore:FeatureStore", name, None, opts)
+        super().__init__(tokens.FEATURE_STORE, name, None, opts)
         naming = args.naming
         self.groups = {}
         for project in args.projects:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from common import tokens
 from infra.naming import Naming
 
 # Actions AWS cannot scope to a resource ARN; the only statements with "Resource": "*":
@@ -157,7 +158,7 @@ class Iam(pulumi.ComponentResource):
     role: aws.iam.Role
 
     def __init__(self, name: str, args: IamArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlops:iam:Iam", name, None, opts)
+        super().__init__(tokens.IDENTITY, name, None, opts)
         naming = args.naming
         self.role = aws.iam.Role(
             f"{name}-sagemaker-execution",

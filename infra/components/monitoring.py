@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from common import tokens
 from infra.naming import Naming
 
 # EventBridge detail types SageMaker emits, and the states worth waking someone for.
@@ -111,7 +112,7 @@ class Monitoring(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlops:monitoring:Monitoring", name, None, opts)
+        super().__init__(tokens.MONITORING, name, None, opts)
         naming = args.naming
         child = pulumi.ResourceOptions(parent=self)
         self.topic = aws.sns.Topic(

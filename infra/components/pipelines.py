@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from common import tokens
 from infra.naming import Naming
 from infra.projects.stack import ProjectPipeline
 
@@ -100,7 +101,7 @@ class Pipelines(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: PipelinesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlops:pipelines:Pipelines", name, None, opts)
+        super().__init__(tokens.PIPELINES, name, None, opts)
         naming = args.naming
         child = pulumi.ResourceOptions(parent=self)
         self.pipelines, self.schedules, self.alarms = {}, {}, {}

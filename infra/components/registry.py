@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from common import tokens
 from infra.naming import Naming
 
 # What promotion accounts may do with a group: read, never write or approve.
@@ -50,7 +51,7 @@ class Registry(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlops:registry:Registry", name, None, opts)
+        super().__init__(tokens.REGISTRY, name, None, opts)
         naming = args.naming
         self.groups = {}
         for project in args.projects:

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from common import tokens
 from infra.naming import BUCKET_PURPOSES, Naming
 
 LOGS = "access-logs"
@@ -85,7 +86,7 @@ class SecureBucket(pulumi.ComponentResource):
         log_sources: list[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlops:storage:SecureBucket", name, None, opts)
+        super().__init__(tokens.SECURE_BUCKET, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(
             name,
@@ -177,7 +178,7 @@ class Storage(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mlops:storage:Storage", name, None, opts)
+        super().__init__(tokens.STORAGE, name, None, opts)
         naming = args.naming
         sources = [naming.bucket_arn(p) for p in BUCKET_PURPOSES if p != LOGS]
         logs = SecureBucket(
