@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mlops.errors import UsageError
-from mlops.ops.aws import OpsError, error_code
+from mlops.ops.aws import OpsError, error_code, is_not_found
 
 CHUNK = 1024 * 1024
 COPY_LIMIT = 5 * 1024**3  # CopyObject's limit; larger objects take the managed multipart copy
-MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -53,7 +52,7 @@ def head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         return dict(s3.head_object(Bucket=bucket, Key=key))
     except Exception as exc:
-        if error_code(exc) in MISSING:
+        if is_not_found(exc):
             return None
         raise
 
@@ -69,7 +68,7 @@ def check(s3: Any, uri: str, sha256: str | None) -> tuple[bool, str]:
     try:
         actual = sha256_object(s3, bucket, key)
     except Exception as exc:
-        if error_code(exc) in (*MISSING, "AccessDenied"):
+        if is_not_found(exc) or error_code(exc) == "AccessDenied":
             return False, f"artifact {uri} missing ({error_code(exc)})"
         raise
     if actual != sha256:

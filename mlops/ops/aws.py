@@ -11,6 +11,7 @@ number of attempts.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,27 @@ def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
+
+
+# How services say "no such resource": S3 (404, NoSuchBucket, NoSuchKey, NoSuch<Config>), IAM
+# (NoSuchEntity), KMS (NotFoundException), SNS (NotFound), SageMaker (ResourceNotFound),
+# EventBridge, Scheduler and Logs (ResourceNotFoundException), S3 companion reads
+# (<Config>NotFoundError).
+NOT_FOUND_CODES = frozenset({"404", "NotFound", "ResourceNotFound"})
+NOT_FOUND_SUFFIXES = ("NotFound", "NotFoundException", "NotFoundError", "NotFoundFault")
+# SageMaker answers Describe* of a missing resource with ValidationException and this message.
+NOT_FOUND_MESSAGE = re.compile(r"does not exist|not found|cannot find|could not find", re.IGNORECASE)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """True when AWS answered that the resource asked for does not exist, in any service."""
+    code = error_code(exc)
+    if code in NOT_FOUND_CODES or code.startswith("NoSuch") or code.endswith(NOT_FOUND_SUFFIXES):
+        return True
+    if code != "ValidationException":
+        return False
+    message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", ""))
+    return bool(NOT_FOUND_MESSAGE.search(message))
 
 
 def describe_error(exc: BaseException) -> str:

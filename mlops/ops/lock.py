@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mlops.ops.aws import PRECONDITION_FAILED, OpsError, error_code
+from mlops.ops.aws import PRECONDITION_FAILED, OpsError, error_code, is_not_found
 
 LEASE_SECONDS = 120.0
 POLL_SECONDS = 0.2
@@ -27,7 +27,7 @@ def _holder(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         return dict(json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
     except Exception as exc:
-        if error_code(exc) in ("NoSuchKey", "404"):
+        if is_not_found(exc):
             return None
         raise
 

@@ -70,10 +70,14 @@ def prepare(root: Path, name: str, stack: str, account_id: str | None = None,
 
 def environment_key_arn(kms: Any, ctx: ProjectContext) -> str | None:
     """The ARN of the key the environment's alias points at; None when there is no such alias."""
+    from mlops.ops.aws import is_not_found
+
     try:
         return str(kms.describe_key(KeyId=ctx.kms_key_arn)["KeyMetadata"]["Arn"])
-    except kms.exceptions.NotFoundException:
-        return None
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise
 
 
 def deployable(prepared: Prepared, key_arn: str) -> str:
@@ -87,13 +91,12 @@ def caller_account(region: str, endpoint_url: str | None) -> str:
 
 def deployed_definition(sm: Any, pipeline_name: str) -> str | None:
     """The definition SageMaker holds for ``pipeline_name`` (None when it does not exist)."""
+    from mlops.ops.aws import is_not_found
+
     try:
         response = sm.describe_pipeline(PipelineName=pipeline_name)
-    except sm.exceptions.ResourceNotFound:
-        return None
-    except Exception as exc:  # moto and some regions raise a ValidationException instead
-        text = str(exc).lower()
-        if "does not exist" in text or "not found" in text or "could not find" in text:
+    except Exception as exc:
+        if is_not_found(exc):
             return None
         raise
     return str(response.get("PipelineDefinition") or "")
@@ -113,7 +116,7 @@ def upload_code(s3: Any, prepared: Prepared) -> list[str]:
 
     The prefix is named by the hash of code/, so an object already there (from an earlier
     submit or from ``pulumi up``) has this content: it is skipped."""
-    from botocore.exceptions import ClientError
+    from mlops.ops.aws import error_code, is_not_found
 
     ctx = prepared.context
     bucket, prefix = ctx.code_uri.removeprefix("s3://").split("/", 1)
@@ -123,9 +126,8 @@ def upload_code(s3: Any, prepared: Prepared) -> list[str]:
         try:
             s3.head_object(Bucket=bucket, Key=key)
             continue
-        except ClientError as exc:  # absent (404; 403 without s3:ListBucket): upload it
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound",
-                                                                 "403", "AccessDenied"):
+        except Exception as exc:  # absent (404; 403 without s3:ListBucket): upload it
+            if not (is_not_found(exc) or error_code(exc) in ("403", "AccessDenied")):
                 raise
         body = path.read_bytes()
         s3.put_object(Bucket=bucket, Key=key, Body=body, ServerSideEncryption="aws:kms",
