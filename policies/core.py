@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from common import tokens
+
 # Pulumi's sentinels for values not known until deploy (string, bool, number, array, asset,
 # archive, object). The Plan JSON carries the string one; the engine may send any of them.
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -158,22 +160,9 @@ def stack_rule(
     return wrap
 
 
-# Deprecated pulumi-aws classes that are the same Terraform resource as the current ones.
-TYPE_ALIASES = {
-    "aws:s3/bucketV2:BucketV2": "aws:s3/bucket:Bucket",
-    "aws:s3/bucketAclV2:BucketAclV2": "aws:s3/bucketAcl:BucketAcl",
-    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    "aws:s3/bucketLoggingV2:BucketLoggingV2": "aws:s3/bucketLogging:BucketLogging",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2":
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketVersioningV2:BucketVersioningV2": "aws:s3/bucketVersioning:BucketVersioning",
-}
-
-
 def canonical(resource: Resource) -> Resource:
     """The resource under its current type token (deprecated aliases mapped)."""
-    token = TYPE_ALIASES.get(resource.type)
+    token = tokens.DEPRECATED_ALIASES.get(resource.type)
     return resource if token is None else replace(resource, type=token)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from common import tokens
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 from policies.core import CannotEvaluate, Finding, Resource, Rule, canonical, malformed
 
 # Findings of a stack rule that are not about one resource are attached to the stack.
-STACK = Resource(urn="", type="pulumi:pulumi:Stack", name="(stack)")
+STACK = Resource(urn="", type=tokens.STACK, name="(stack)")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any
 
 import typer
 
+from common import tokens
 from mlops.console import err, out
 
 DEMO_STACKS = ("dev", "staging", "prod")
@@ -257,12 +258,12 @@ def summary(results: list[tuple[Step, str, str]]):  # type: ignore[no-untyped-de
 
 
 INVENTORY = {
-    "buckets": "aws:s3/bucket:Bucket",
-    "KMS keys": "aws:kms/key:Key",
-    "roles": "aws:iam/role:Role",
-    "feature groups": "aws:sagemaker/featureGroup:FeatureGroup",
-    "pipelines": "aws:sagemaker/pipeline:Pipeline",
-    "alarms": "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "buckets": tokens.S3_BUCKET,
+    "KMS keys": tokens.KMS_KEY,
+    "roles": tokens.IAM_ROLE,
+    "feature groups": tokens.SAGEMAKER_FEATURE_GROUP,
+    "pipelines": tokens.SAGEMAKER_PIPELINE,
+    "alarms": tokens.METRIC_ALARM,
 }
 
 

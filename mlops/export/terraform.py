@@ -13,39 +13,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from mlops.offline.plan import Plan, PlanResource
+from mlops.specs import REGISTRY, Terraform
 
 FORMAT_VERSION = "1.2"
 TERRAFORM_VERSION = "1.9.8"
 PROVIDER = "registry.terraform.io/hashicorp/aws"
-
-# Pulumi pluralises list blocks; Terraform names the block in the singular.
-BLOCK_NAMES = {
-    "rules": "rule",
-    "featureDefinitions": "feature_definition",
-    "inlinePolicies": "inline_policy",
-    "grants": "grant",
-    "metricQueries": "metric_query",
-}
-# Attributes that are maps in Terraform (keys kept verbatim, values not wrapped in lists).
-MAP_ATTRIBUTES = {"tags", "tagsAll", "dimensions", "environment", "variables"}
-# Attributes that are JSON documents in Terraform: an object given in Pulumi (a policy as
-# PolicyDocumentArgs, an event pattern as a dict) is exported as its JSON text.
-JSON_ATTRIBUTES = {"policy", "assumeRolePolicy", "resourcePolicy", "eventPattern",
-                   "pipelineDefinition", "dashboardBody", "accessPolicies"}
-# Types the provider's default tags reach even when the program sets no tags.
-TAGGED_BY_DEFAULT = {
-    "aws_s3_bucket", "aws_kms_key", "aws_iam_role", "aws_sns_topic", "aws_cloudwatch_event_rule",
-    "aws_cloudwatch_metric_alarm", "aws_cloudwatch_log_group", "aws_sagemaker_feature_group",
-    "aws_sagemaker_pipeline", "aws_sagemaker_model_package_group", "aws_s3_object",
-}
-# Tokens whose Terraform type the generic rule (aws_<module>_<resource>) does not produce.
-TYPE_OVERRIDES = {
-    "aws:s3/bucketObjectv2:BucketObjectv2": "aws_s3_object",
-    "aws:s3/bucketObject:BucketObject": "aws_s3_bucket_object",
-}
+TAGS = frozenset({"tags", "tagsAll"})  # maps on every tagged type
 
 
 def snake(name: str) -> str:
@@ -55,16 +32,41 @@ def snake(name: str) -> str:
     return name.lower()
 
 
-def terraform_type(token: str) -> str | None:
-    """``aws:s3/bucketPolicy:BucketPolicy`` -> ``aws_s3_bucket_policy``; None for non-AWS."""
-    if token in TYPE_OVERRIDES:
-        return TYPE_OVERRIDES[token]
+def _derived_type(token: str) -> str | None:
+    """``aws:<module>/<name>:<Type>`` -> ``aws_<module>_<type in snake case>``; None for non-AWS."""
     parts = token.split(":")
     if len(parts) != 3 or parts[0] != "aws":
         return None
     module = parts[1].split("/", 1)[0]
     resource = snake(parts[2])
     return f"aws_{resource}" if module == "index" else f"aws_{module}_{resource}"
+
+
+def _generic() -> Terraform:
+    """For a saved plan's types without a spec: every spec's block, JSON and map names."""
+    specs = [s.terraform for s in REGISTRY.values()]
+    return Terraform(type="", blocks={k: v for t in specs for k, v in t.blocks.items()},
+                     json=frozenset().union(*(t.json for t in specs)),
+                     maps=frozenset().union(*(t.maps for t in specs)))
+
+
+GENERIC = _generic()
+
+
+def shape_of(token: str) -> Terraform | None:
+    """How ``token`` is exported: its spec's Terraform shape; types without a spec (a saved plan
+    from elsewhere) get the derived type name and GENERIC's tables; None for non-AWS types."""
+    spec = REGISTRY.get(token)
+    if spec is not None:
+        return spec.terraform
+    derived = _derived_type(token)
+    return None if derived is None else replace(GENERIC, type=derived)
+
+
+def terraform_type(token: str) -> str | None:
+    """The Terraform resource type of ``token`` (None for non-AWS types)."""
+    shape = shape_of(token)
+    return shape.type if shape else None
 
 
 def terraform_name(name: str) -> str:
@@ -77,34 +79,34 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def convert_value(value: Any, key: str | None = None) -> Any:
+def convert_value(value: Any, key: str | None = None, shape: Terraform = GENERIC) -> Any:
     """Pulumi input values as Terraform plan values (blocks as lists of objects)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
-    if key in JSON_ATTRIBUTES and isinstance(value, (Mapping, list, tuple)):
+    if key in shape.json and isinstance(value, (Mapping, list, tuple)):
         return json.dumps(value)
     if isinstance(value, (int, float)):
         return _number(value)
     if isinstance(value, Mapping):
-        if key in MAP_ATTRIBUTES:
-            return {str(k): convert_value(v) for k, v in value.items()}
-        return [convert_object(value)]
+        if key in TAGS or key in shape.maps:
+            return {str(k): convert_value(v, shape=shape) for k, v in value.items()}
+        return [convert_object(value, shape)]
     if isinstance(value, (list, tuple)):
-        items = [convert_value(v) for v in value]
+        items = [convert_value(v, shape=shape) for v in value]
         # a list of objects is a repeated block: each element is one object, not [object]
         return [i[0] if isinstance(i, list) and len(i) == 1 and isinstance(i[0], dict) else i
                 for i in items]
     return str(value)
 
 
-def convert_object(obj: Mapping[str, Any]) -> dict[str, Any]:
+def convert_object(obj: Mapping[str, Any], shape: Terraform = GENERIC) -> dict[str, Any]:
     """One object's attributes, snake_cased."""
-    return {attribute_name(str(k)): convert_value(v, str(k)) for k, v in obj.items()}
+    return {attribute_name(str(k), shape): convert_value(v, str(k), shape) for k, v in obj.items()}
 
 
-def attribute_name(key: str) -> str:
+def attribute_name(key: str, shape: Terraform = GENERIC) -> str:
     """Terraform attribute name for a Pulumi property."""
-    return BLOCK_NAMES.get(key, snake(key))
+    return shape.blocks.get(key, snake(key))
 
 
 def _address(resource: PlanResource) -> str | None:
@@ -127,15 +129,16 @@ def to_terraform_plan(plan: Plan, region: str, default_tags: Mapping[str, str] |
     changes: list[dict[str, Any]] = []
     config_resources: list[dict[str, Any]] = []
     for resource in plan.custom_resources():
-        address = _address(resource)
-        if address is None:
+        shape = shape_of(resource.type)
+        if shape is None:
             continue
-        tf_type, tf_name = address.split(".", 1)
+        tf_type, tf_name = shape.type, terraform_name(resource.name)
+        address = f"{tf_type}.{tf_name}"
         values: dict[str, Any] = {}
         unknown: dict[str, Any] = {}
         expressions: dict[str, Any] = {}
         for key, value in resource.inputs.items():
-            attr = attribute_name(key)
+            attr = attribute_name(key, shape)
             deps = [u for u in resource.property_dependencies.get(key, []) if u in by_urn]
             refs: list[str] = []
             for urn in deps:
@@ -149,10 +152,10 @@ def to_terraform_plan(plan: Plan, region: str, default_tags: Mapping[str, str] |
             if _is_reference(value, deps, by_urn):
                 unknown[attr] = True
                 continue
-            values[attr] = convert_value(value, key)
+            values[attr] = convert_value(value, key, shape)
             if attr not in expressions:
                 expressions[attr] = {"constant_value": values[attr]}
-        if "tags" in values or tf_type in TAGGED_BY_DEFAULT:
+        if "tags" in values or shape.default_tags:
             values.setdefault("tags", {})
             if default_tags:
                 values["tags_all"] = {**default_tags, **(values.get("tags") or {})}

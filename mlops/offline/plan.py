@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from common import tokens
+
 import json
 from collections import Counter
 from pathlib import Path
@@ -62,7 +64,7 @@ class Plan(BaseModel):
 
     def custom_resources(self) -> list[PlanResource]:
         """Cloud resources: custom, and not provider instances."""
-        return [r for r in self.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+        return [r for r in self.resources if r.custom and not tokens.is_provider(r.type)]
 
     def type_counts(self) -> Counter[str]:
         return Counter(r.type for r in self.custom_resources())
@@ -105,7 +107,7 @@ def _resource(raw: Any, index: int, stack: str, project: str, source: str) -> Pl
     name = raw.get("name") or (urn.rsplit("::", 1)[-1] if isinstance(urn, str) else None)
     if not isinstance(kind, str) or not kind:
         raise PlanFileError(f"{where}.type: missing (a Pulumi type token such as "
-                            "aws:s3/bucket:Bucket)")
+                            f"{tokens.S3_BUCKET})")
     if not isinstance(name, str) or not name:
         raise PlanFileError(f"{where}.name: missing (give name or urn)")
     inputs = raw.get("inputs", raw.get("props", raw.get("properties", {})))

@@ -9,26 +9,27 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from common import tokens
 from infra.config import Settings, parse_settings, stack_file
-from mlops.offline.fakes import DEFAULT_ACCOUNT, Cloud, FakeCloud
+from mlops.offline.cloud import DEFAULT_ACCOUNT, Cloud
+from mlops.offline.fakes import FakeCloud
 from mlops.offline.plan import PROJECT, Plan, PlanResource
 from mlops.offline.stackfile import read_stack_config
 
-STACK_TYPE = "pulumi:pulumi:Stack"
-# Pulumi's wire markers for secrets and resource references inside serialized properties.
-_SIG = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
 
 def _plain(value: Any) -> Any:
-    """Turn deserialized properties into JSON values (secrets unwrapped, resources as URNs)."""
+    """Deserialized properties as JSON values: secrets unwrapped, resources as URNs, values not
+    known yet as Pulumi's own unknown marker (what ``pulumi preview --json`` shows)."""
+    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
+        return rpc.UNKNOWN
     if isinstance(value, dict):
-        if value.get(_SIG) == _SECRET_SIG:
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             return _plain(value.get("value"))
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -51,7 +52,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
-        if request.type == STACK_TYPE:
+        if request.type == tokens.STACK:
             self.stack_urn = response.urn
             return response
         inputs = _plain(rpc.deserialize_properties(request.object, keep_unknowns=True))
@@ -89,27 +90,46 @@ def load_settings(root: Path, stack: str) -> tuple[Settings, dict[str, Any]]:
 _RUN_LOCK = threading.Lock()
 
 
+def record(program: Callable[[], Any], *, stack: str, config: dict[str, Any], fakes: mocks.Mocks,
+           preview: bool = True) -> Plan:
+    """Run ``program`` under Pulumi's mock runtime and return what it registered.
+
+    ``preview`` is Pulumi's dry run: outputs the mocks do not give are unknown (as in
+    ``pulumi preview``), and inputs built from them are recorded as the unknown marker.
+    ``program`` returns an object whose ``outputs`` attribute holds the stack outputs, or None.
+    """
+    with _RUN_LOCK:  # the Pulumi runtime is process-global
+        monitor = RecordingMonitor(fakes)
+        settings.ROOT.set(None)
+        set_all_config(_engine_config(config))
+        mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview,
+                        monitor=monitor)
+        built: list[Any] = []
+        _sync_await(run_pulumi_func(lambda: built.append(program())))
+        exported = getattr(built[0], "outputs", None) or {}
+        outputs = _sync_await(pulumi.Output.from_input(exported).future())
+        resources = sorted(monitor.recorded, key=lambda r: r.urn)
+        return Plan(stack=stack, project=PROJECT, resources=resources, outputs=_plain(outputs))
+
+
 def build_plan(
-    root: Path, stack: str, cloud_factory: Callable[[Cloud], mocks.Mocks] | None = None
+    root: Path, stack: str, cloud_factory: Callable[[Cloud], mocks.Mocks] | None = None, *,
+    preview: bool = True,
 ) -> Plan:
     """Run the program for ``stack`` under mocks and return what it registered.
 
     Settings are validated first, so an invalid stack file raises SettingsError before the
     runtime starts and before any resource is registered. ``cloud_factory`` supplies the mocks
-    that answer registrations (default: deterministic fakes; the sandbox passes a moto-backed
-    one so registrations create real simulated resources).
+    that answer registrations (default: the specs' deterministic fakes; the sandbox passes a
+    moto-backed one, with ``preview=False``, so registrations create real simulated
+    resources). A registered type without a complete spec raises IncompleteSpec.
     """
     from infra.program import run
+    from mlops.specs import check_types
 
     settings_model, config = load_settings(root, stack)
     cloud = Cloud(account_id=settings_model.account_id or DEFAULT_ACCOUNT, region=settings_model.region)
-    with _RUN_LOCK:  # the Pulumi runtime is process-global
-        monitor = RecordingMonitor((cloud_factory or FakeCloud)(cloud))
-        settings.ROOT.set(None)
-        set_all_config(_engine_config(config))
-        mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-        built: list[Any] = []
-        _sync_await(run_pulumi_func(lambda: built.append(run(root))))
-        outputs = _sync_await(pulumi.Output.from_input(built[0].outputs).future())
-        resources = sorted(monitor.recorded, key=lambda r: r.urn)
-        return Plan(stack=stack, project=PROJECT, resources=resources, outputs=_plain(outputs))
+    plan = record(lambda: run(root), stack=stack, config=config,
+                  fakes=(cloud_factory or FakeCloud)(cloud), preview=preview)
+    check_types(plan.type_counts(), f"the program for stack {stack}")
+    return plan

@@ -5,7 +5,8 @@ Clients honour the standard AWS environment because botocore resolves it, not th
 ``AWS_PROFILE``, the credential chain, ``AWS_CA_BUNDLE``. The region is the stack's ``aws:region``
 when a stack is known (that is where it is deployed), else ``AWS_REGION``/``AWS_DEFAULT_REGION``.
 Throttling, 5xx and connection errors are retried by botocore's adaptive retry mode with a bounded
-number of attempts.
+number of attempts. botocore is imported where it is used: the offline Plan reads the error
+helpers here (through the sandbox specs) and must not pay for it.
 """
 
 from __future__ import annotations
@@ -16,16 +17,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
 
 DEFAULT_MAX_ATTEMPTS = 5
 # Error codes worth retrying by hand (for calls made with botocore retries turned off).
@@ -46,9 +37,11 @@ class OpsError(Exception):
     """An AWS operation failed or found an inconsistent state; ``str()`` is one line."""
 
 
-def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Config:
+def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Any:
     """botocore config: adaptive retries (throttling, 5xx, connection errors); ``max_attempts``
     counts the first attempt too (1 = no retries)."""
+    from botocore.config import Config
+
     return Config(
         retries={"mode": "adaptive", "total_max_attempts": max_attempts},
         connect_timeout=10,
@@ -58,6 +51,14 @@ def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Config:
 
 def is_retryable(exc: BaseException) -> bool:
     """True for the transient failures botocore retries: throttling, 5xx, connection errors."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
     if isinstance(exc, (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError,
                         ReadTimeoutError)):
         return True
@@ -68,11 +69,16 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+def _error(exc: BaseException) -> dict[str, Any]:
+    """The ``Error`` part of a botocore ClientError's response ({} for anything else)."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
 def error_code(exc: BaseException) -> str:
     """The AWS error code of a ClientError ('' for anything else)."""
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
-    return ""
+    return str(_error(exc).get("Code", ""))
 
 
 # How services say "no such resource": S3 (404, NoSuchBucket, NoSuchKey, NoSuch<Config>), IAM
@@ -92,12 +98,13 @@ def is_not_found(exc: BaseException) -> bool:
         return True
     if code != "ValidationException":
         return False
-    message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", ""))
-    return bool(NOT_FOUND_MESSAGE.search(message))
+    return bool(NOT_FOUND_MESSAGE.search(str(_error(exc).get("Message", ""))))
 
 
 def describe_error(exc: BaseException) -> str:
     """One line for a person: the AWS error code and message, or botocore's message."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         op = getattr(exc, "operation_name", "")

@@ -40,7 +40,15 @@ from infra.projects.discover import PROJECT_NAME, project_names
 from infra.projects.manifest import ProjectManifest
 from mlops.errors import UsageError
 from mlops.ops import artifacts, audit, lock
-from mlops.ops.aws import AwsClients, OpsError, clients, describe_error, error_code, is_retryable
+from mlops.ops.aws import (
+    AwsClients,
+    OpsError,
+    clients,
+    describe_error,
+    error_code,
+    is_not_found,
+    is_retryable,
+)
 from mlops.ops.gates import GateInput, GateResult, run_gates
 from mlops.ops.pins import write_pin
 
@@ -133,7 +141,7 @@ class Env:
         try:
             self.client("s3").head_bucket(Bucket=self.bucket)
         except Exception as exc:
-            if error_code(exc) in artifacts.MISSING:
+            if is_not_found(exc):
                 raise self._missing(f"bucket {self.bucket}") from None
             raise
 
@@ -505,7 +513,7 @@ def register_model(root: Path, project: str, stack: str, artifact: str,
         try:
             sha = artifacts.sha256_object(s3, bucket, src_key)
         except Exception as exc:
-            if error_code(exc) in artifacts.MISSING:
+            if is_not_found(exc):
                 raise UsageError(f"{artifact}: no such object") from None
             raise
         uri = artifacts.copy(s3, artifact, env.bucket,
@@ -562,7 +570,7 @@ def _checksum_for_approval(env: Env, version: ModelVersion) -> str:
     try:
         return artifacts.sha256_object(s3, bucket, key)
     except Exception as exc:
-        if error_code(exc) in (*artifacts.MISSING, "AccessDenied"):
+        if is_not_found(exc) or error_code(exc) == "AccessDenied":
             raise OpsError(f"artifact {version.artifact} missing ({error_code(exc)})") from None
         raise
 

@@ -26,7 +26,7 @@ from infra.projects.render import pretty, render
 from infra.projects.rules import Finding, check_definition
 from infra.projects.stack import with_key_arn
 from mlops.errors import UsageError
-from mlops.offline.fakes import DEFAULT_ACCOUNT
+from mlops.offline.cloud import DEFAULT_ACCOUNT
 from mlops.offline.runtime import load_settings
 
 TERMINAL = {"Succeeded", "Failed", "Stopped"}

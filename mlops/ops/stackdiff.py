@@ -185,7 +185,7 @@ def diff_plans(a: Plan, b: Plan, sub_a: Substitution, sub_b: Substitution) -> St
 
 
 def substitution(root: Path, stack: str) -> Substitution:
-    from mlops.offline.fakes import DEFAULT_ACCOUNT
+    from mlops.offline.cloud import DEFAULT_ACCOUNT
     from mlops.offline.runtime import load_settings
 
     settings, _ = load_settings(root, stack)

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from mlops.policy.config import TIERS, config_path, enforcement_level, load_policy_config, rule_params
-from policies.rules import AREAS, UNCHECKED_TYPES, all_rules, rules_by_type
+from mlops.specs import REGISTRY
+from policies.rules import AREAS, all_rules, rules_by_type
 
 DOC_PATH = Path("docs") / "policies.md"
 
@@ -75,8 +76,9 @@ def render_docs(config_dir: Path) -> str:
               "rule needs to judge.", "", "| resource type | rules |", "| --- | --- |"]
     for token, ids in rules_by_type().items():
         lines.append(f"| `{token}` | {', '.join(ids)} |")
-    for token, reason in sorted(UNCHECKED_TYPES.items()):
-        lines.append(f"| `{token}` | none: {reason} |")
+    for token, spec in sorted(REGISTRY.items()):
+        if spec.unchecked:
+            lines.append(f"| `{token}` | none: {spec.unchecked} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,6 @@
-"""The one place the sandbox adjusts moto's behaviour; installed by the sandbox server (and by the
-in-process sandbox tests), so both modes behave the same.
+"""The one place the sandbox adjusts moto's behaviour: the sandbox server installs the patches for
+its whole life; in-process tests take them for one test (:func:`installed`), so both modes behave
+the same and the rest of the test process sees plain moto.
 
 Bucket policies. moto evaluates them without a request context: it knows no
 ``aws:SecureTransport`` or ``s3:x-amz-server-side-encryption`` value, and treats every condition
@@ -19,24 +20,55 @@ is ``ResourceNotFound`` as in AWS. See docs/sandbox.md.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _KEPT = {"OnlineStoreConfig": "online_store_config", "Description": "description",
          "ThroughputConfig": "throughput_config"}
+_ABSENT = object()  # an attribute a patch adds (moto has no ListFeatureGroups)
+# (owner, attribute, original value) of every attribute a patch replaced, in install order.
+_REPLACED: list[tuple[Any, str, Any]] = []
+
+
+def _replace(owner: Any, attribute: str, value: Any) -> None:
+    _REPLACED.append((owner, attribute, owner.__dict__.get(attribute, _ABSENT)))
+    setattr(owner, attribute, value)
 
 
 def install() -> None:
-    """Install every patch (idempotent)."""
-    _install_policy_conditions()
-    _install_feature_groups()
+    """Install every patch (the sandbox server does, for its whole life); idempotent."""
+    if not _REPLACED:
+        _install_policy_conditions()
+        _install_feature_groups()
+
+
+def uninstall() -> None:
+    """Put moto back as it was."""
+    while _REPLACED:
+        owner, attribute, original = _REPLACED.pop()
+        if original is _ABSENT:
+            delattr(owner, attribute)
+        else:
+            setattr(owner, attribute, original)
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    """The patches for the duration of a block (tests); moto is restored afterwards."""
+    already = bool(_REPLACED)
+    install()
+    try:
+        yield
+    finally:
+        if not already:
+            uninstall()
 
 
 def _install_policy_conditions() -> None:
     from moto.iam import access_control as ac
 
     statement_cls: Any = ac.IAMPolicyStatement
-    if getattr(statement_cls, "_mlops_patched", False):
-        return
     original = statement_cls.is_action_permitted
 
     def is_action_permitted(self: Any, action: str, resource: str = "*",
@@ -50,8 +82,7 @@ def _install_policy_conditions() -> None:
                 return ac.PermissionResult.NEUTRAL
         return original(self, action, resource, principal, incoming_condition_values)
 
-    statement_cls.is_action_permitted = is_action_permitted
-    statement_cls._mlops_patched = True
+    _replace(statement_cls, "is_action_permitted", is_action_permitted)
 
 
 def _install_feature_groups() -> None:
@@ -61,8 +92,6 @@ def _install_feature_groups() -> None:
     from moto.sagemaker.responses import SageMakerResponse
 
     response_cls: Any = SageMakerResponse
-    if getattr(response_cls, "_mlops_patched", False):
-        return
     create, describe = response_cls.create_feature_group, FeatureGroup.describe
 
     def create_feature_group(self: Any) -> Any:
@@ -101,10 +130,7 @@ def _install_feature_groups() -> None:
                 return group
         raise ResourceNotFound(f"Resource Not Found: FeatureGroup {name} does not exist.")
 
-    response_cls.create_feature_group = create_feature_group
-    response_cls.list_feature_groups = list_feature_groups
-    group_cls: Any = FeatureGroup
-    group_cls.describe = describe_group
-    backend_cls: Any = SageMakerModelBackend
-    backend_cls.describe_feature_group = describe_feature_group
-    response_cls._mlops_patched = True
+    _replace(response_cls, "create_feature_group", create_feature_group)
+    _replace(response_cls, "list_feature_groups", list_feature_groups)
+    _replace(FeatureGroup, "describe", describe_group)
+    _replace(SageMakerModelBackend, "describe_feature_group", describe_feature_group)

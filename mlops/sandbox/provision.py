@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mlops.offline.engine import ApplyResult, Outcome, apply_stack
 from mlops.sandbox import server
+from mlops.sandbox.engine import ApplyResult, Outcome, apply_stack
 
 
 def check_stacks(root: Path, stacks: list[str]) -> None:

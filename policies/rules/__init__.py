@@ -5,12 +5,6 @@ from __future__ import annotations
 from policies.core import REGISTRY, Rule
 from policies.rules import encryption, governance, identity, monitoring, sagemaker, storage
 
-# Resource types the platform creates that no rule judges, and why (docs/policies.md lists them).
-UNCHECKED_TYPES = {
-    "aws:cloudwatch/dashboard:Dashboard": "a layout of metric widgets: it holds no data and has "
-                                          "no access or encryption settings to check",
-}
-
 AREAS = ("storage", "encryption", "identity", "sagemaker", "monitoring", "governance")
 MODULES = (storage, encryption, identity, sagemaker, monitoring, governance)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from common import tokens
 from policies.core import (
     Finding,
     Resource,
@@ -21,11 +22,9 @@ from policies.core import (
     truthy,
 )
 
-KEY = "aws:kms/key:Key"
-
 
 @resource_rule(
-    "kms-rotation", area="encryption", severity=Severity.MEDIUM, types=[KEY],
+    "kms-rotation", area="encryption", severity=Severity.MEDIUM, types=[tokens.KMS_KEY],
     description="Customer-managed symmetric keys rotate their key material every year.",
     remediation="Set enable_key_rotation=True on the aws.kms.Key.",
     references=["CKV_AWS_7", "Security Hub KMS.4", "CIS AWS 3.6",
@@ -41,7 +40,7 @@ def kms_rotation(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]
 
 
 @resource_rule(
-    "kms-no-wildcard-principal", area="encryption", severity=Severity.CRITICAL, types=[KEY],
+    "kms-no-wildcard-principal", area="encryption", severity=Severity.CRITICAL, types=[tokens.KMS_KEY],
     description="Key policies do not allow the '*' principal without conditions.",
     remediation="Name the account root, roles or service principals in the key policy; when a "
                 "statement must name '*', restrict it with aws:SourceAccount / "
@@ -57,7 +56,7 @@ def kms_no_wildcard_principal(resource: Resource, config: Mapping[str, Any]) -> 
 
 
 @resource_rule(
-    "kms-deletion-window", area="encryption", severity=Severity.MEDIUM, types=[KEY],
+    "kms-deletion-window", area="encryption", severity=Severity.MEDIUM, types=[tokens.KMS_KEY],
     description="Keys keep a deletion window of at least minDays (30 in prod), so a key "
                 "scheduled for deletion by mistake can be recovered.",
     remediation="Set deletion_window_in_days to 30 (mlops:kmsDeletionWindowDays in the stack "
@@ -72,12 +71,11 @@ def kms_deletion_window(resource: Resource, config: Mapping[str, Any]) -> Iterat
         yield f"deletionWindowInDays is {int(float(window))}, below {minimum}"
 
 
-ALIAS = "aws:kms/alias:Alias"
 
 
 @stack_rule(
     "kms-alias-targets-stack-key", area="encryption", severity=Severity.HIGH,
-    types=[ALIAS, KEY],
+    types=[tokens.KMS_ALIAS, tokens.KMS_KEY],
     description="KMS aliases point at a key of this stack: pipelines and buckets that name the "
                 "alias must not end up encrypting with a key the platform does not control.",
     remediation="Pass the stack's key (key.key_id) as the alias's target_key_id instead of a "
@@ -86,7 +84,7 @@ ALIAS = "aws:kms/alias:Alias"
 def kms_alias_targets_stack_key(
     resources: Sequence[Resource], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
-    keys = of_type(resources, KEY)
+    keys = of_type(resources, tokens.KMS_KEY)
 
     def judge(alias: Resource) -> Iterator[str]:
         target = alias.props.get("targetKeyId")
@@ -95,4 +93,4 @@ def kms_alias_targets_stack_key(
                    for k in keys):
             yield f"alias targets {target}, which is not a key of this stack"
 
-    return iter_findings(of_type(resources, ALIAS), judge)
+    return iter_findings(of_type(resources, tokens.KMS_ALIAS), judge)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from common import tokens
 from policies.core import (
     Resource,
     Severity,
@@ -22,18 +23,14 @@ from policies.core import (
 )
 from policies.iam_actions import all_restrictable_except, restrictable_matches
 
-ROLE = "aws:iam/role:Role"
-POLICY = "aws:iam/policy:Policy"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-USER_POLICY = "aws:iam/userPolicy:UserPolicy"
-GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 ATTACHMENTS = (
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-    "aws:iam/policyAttachment:PolicyAttachment",
+    tokens.IAM_ROLE_POLICY_ATTACHMENT,
+    tokens.IAM_USER_POLICY_ATTACHMENT,
+    tokens.IAM_GROUP_POLICY_ATTACHMENT,
+    tokens.IAM_POLICY_ATTACHMENT,
 )
-IDENTITY_POLICY_TYPES = (POLICY, ROLE_POLICY, USER_POLICY, GROUP_POLICY, ROLE)
+IDENTITY_POLICY_TYPES = (tokens.IAM_POLICY, tokens.IAM_ROLE_POLICY, tokens.IAM_USER_POLICY,
+                         tokens.IAM_GROUP_POLICY, tokens.IAM_ROLE)
 ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess")
 
 TRUST_CONDITION_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid",
@@ -42,7 +39,7 @@ TRUST_CONDITION_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid",
 
 def identity_documents(resource: Resource) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """(label, document) of every identity policy a resource carries."""
-    if resource.type == ROLE:
+    if resource.type == tokens.IAM_ROLE:
         for i, inline in enumerate(as_list(get(resource.props, "inlinePolicies"))):
             label = f"inlinePolicies[{i}]"
             yield label, policy_document(get(inline, "policy"), label)
@@ -61,7 +58,7 @@ def identity_documents(resource: Resource) -> Iterator[tuple[str, dict[str, Any]
     references=["CKV_AWS_63", "CKV_AWS_62", "CKV_AWS_1", "Security Hub IAM.1", "CIS AWS 1.16"],
 )
 def iam_no_admin(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    if resource.type in ATTACHMENTS or resource.type == ROLE:
+    if resource.type in ATTACHMENTS or resource.type == tokens.IAM_ROLE:
         arns = [get(resource.props, "policyArn")] + as_list(get(resource.props, "managedPolicyArns"))
         for arn in arns:
             if isinstance(arn, str) and arn.rsplit("/", 1)[-1] in ADMIN_POLICIES:
@@ -131,7 +128,7 @@ def _trust_statements(resource: Resource) -> Iterator[tuple[Any, dict[str, Any]]
 
 
 @resource_rule(
-    "iam-trust-scoped", area="identity", severity=Severity.HIGH, types=[ROLE],
+    "iam-trust-scoped", area="identity", severity=Severity.HIGH, types=[tokens.IAM_ROLE],
     description="Role trust policies trust neither '*' nor a whole account (its root): they "
                 "name the roles or services that may assume the role.",
     remediation="Replace Principal.AWS '*' or '<account>'/'arn:aws:iam::<account>:root' with the "
@@ -149,7 +146,7 @@ def iam_trust_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterator[
 
 
 @resource_rule(
-    "iam-trust-service-scoped", area="identity", severity=Severity.HIGH, types=[ROLE],
+    "iam-trust-service-scoped", area="identity", severity=Severity.HIGH, types=[tokens.IAM_ROLE],
     description="Service principals in role trust policies are scoped with aws:SourceAccount or "
                 "aws:SourceArn (confused-deputy protection).",
     remediation="Add Condition StringEquals aws:SourceAccount = <account id> (or ArnLike "
@@ -170,7 +167,7 @@ def iam_trust_service_scoped(resource: Resource, config: Mapping[str, Any]) -> I
 
 
 @resource_rule(
-    "iam-permissions-boundary", area="identity", severity=Severity.MEDIUM, types=[ROLE],
+    "iam-permissions-boundary", area="identity", severity=Severity.MEDIUM, types=[tokens.IAM_ROLE],
     description="Where the stack names a permissions boundary, every role carries it.",
     remediation="Pass permissions_boundary=<boundary ARN> to every aws.iam.Role "
                 "(mlops:permissionsBoundaryArn in the stack file).",

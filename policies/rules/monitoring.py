@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from common import tokens
 from policies.core import (
     Finding,
     Resource,
@@ -27,17 +28,6 @@ from policies.core import (
     statements,
 )
 
-TOPIC = "aws:sns/topic:Topic"
-TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
-EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-PIPELINE = "aws:sagemaker/pipeline:Pipeline"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-
 PIPELINE_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
 PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 ERROR_METRICS = ("Invocation5XXErrors",)
@@ -45,7 +35,7 @@ LATENCY_METRICS = ("ModelLatency", "OverheadLatency")
 
 
 @resource_rule(
-    "sns-kms", area="monitoring", severity=Severity.HIGH, types=[TOPIC],
+    "sns-kms", area="monitoring", severity=Severity.HIGH, types=[tokens.SNS_TOPIC],
     description="SNS topics are encrypted at rest with KMS (kmsMasterKeyId set); whether the "
                 "key is usable by the publishers is sns-key-usable.",
     remediation="Set kms_master_key_id on the topic to the environment key ARN.",
@@ -58,7 +48,7 @@ def sns_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
 
 @resource_rule(
     "sns-no-public-policy", area="monitoring", severity=Severity.CRITICAL,
-    types=[TOPIC, TOPIC_POLICY],
+    types=[tokens.SNS_TOPIC, tokens.SNS_TOPIC_POLICY],
     description="Topic policies grant nothing to everyone: no Allow statement whose principal is "
                 "'*' or an ARN of every account, unless a condition limits the caller by "
                 "account, ARN, organisation, source IP, VPC or VPC endpoint (without a wildcard).",
@@ -75,7 +65,7 @@ def sns_no_public_policy(resource: Resource, config: Mapping[str, Any]) -> Itera
 
 @resource_rule(
     "sns-subscription-encrypted", area="monitoring", severity=Severity.MEDIUM,
-    types=[SUBSCRIPTION],
+    types=[tokens.SNS_TOPIC_SUBSCRIPTION],
     description="Topic subscriptions deliver over an encrypted channel: no plain 'http' "
                 "endpoints.",
     remediation="Use protocol 'https' (or email, sqs, lambda) with an https:// endpoint.",
@@ -88,7 +78,7 @@ def sns_subscription_encrypted(resource: Resource, config: Mapping[str, Any]) ->
 
 
 @resource_rule(
-    "alarm-has-actions", area="monitoring", severity=Severity.MEDIUM, types=[ALARM],
+    "alarm-has-actions", area="monitoring", severity=Severity.MEDIUM, types=[tokens.METRIC_ALARM],
     description="Every alarm notifies someone: alarm actions set and actions enabled.",
     remediation="Set alarm_actions to the environment's alert topic and leave actions_enabled "
                 "at True.",
@@ -158,7 +148,7 @@ def _alarm_on(alarm: Resource, subject: Resource, dimension: str, name: Any) -> 
 
 @stack_rule(
     "every-pipeline-alarmed", area="monitoring", severity=Severity.HIGH,
-    types=[PIPELINE, ALARM, EVENT_RULE, EVENT_TARGET],
+    types=[tokens.SAGEMAKER_PIPELINE, tokens.METRIC_ALARM, tokens.EVENT_RULE, tokens.EVENT_TARGET],
     description="Every SageMaker pipeline has a failure alarm or an EventBridge rule on its "
                 "failed executions, routed to an SNS topic.",
     remediation="Add a MetricAlarm on AWS/Sagemaker/ModelBuildingPipeline ExecutionFailed with "
@@ -169,10 +159,10 @@ def _alarm_on(alarm: Resource, subject: Resource, dimension: str, name: Any) -> 
 def every_pipeline_alarmed(
     resources: Sequence[Resource], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
-    topics = of_type(resources, TOPIC)
-    alarms = of_type(resources, ALARM)
-    rules = of_type(resources, EVENT_RULE)
-    targets = of_type(resources, EVENT_TARGET)
+    topics = of_type(resources, tokens.SNS_TOPIC)
+    alarms = of_type(resources, tokens.METRIC_ALARM)
+    rules = of_type(resources, tokens.EVENT_RULE)
+    targets = of_type(resources, tokens.EVENT_TARGET)
 
     def routed(rule: Resource) -> bool:
         values = [rule.props.get("name"), rule.props.get("arn")]
@@ -191,12 +181,12 @@ def every_pipeline_alarmed(
                 return
         yield "no failure alarm or failed-execution event rule routed to an SNS topic"
 
-    return iter_findings(of_type(resources, PIPELINE), judge)
+    return iter_findings(of_type(resources, tokens.SAGEMAKER_PIPELINE), judge)
 
 
 @stack_rule(
     "every-endpoint-alarmed", area="monitoring", severity=Severity.MEDIUM,
-    types=[ENDPOINT, ALARM],
+    types=[tokens.SAGEMAKER_ENDPOINT, tokens.METRIC_ALARM],
     description="Every SageMaker endpoint has a 5XX-error alarm and a latency alarm.",
     remediation="Add MetricAlarms on AWS/SageMaker Invocation5XXErrors and ModelLatency with "
                 "dimension EndpointName (and VariantName), actions to the alert topic.",
@@ -204,7 +194,7 @@ def every_pipeline_alarmed(
 def every_endpoint_alarmed(
     resources: Sequence[Resource], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
-    alarms = of_type(resources, ALARM)
+    alarms = of_type(resources, tokens.METRIC_ALARM)
 
     def judge(endpoint: Resource) -> Iterator[str]:
         name = endpoint.props.get("name")
@@ -215,11 +205,11 @@ def every_endpoint_alarmed(
         if not metrics & set(LATENCY_METRICS):
             yield "no ModelLatency alarm"
 
-    return iter_findings(of_type(resources, ENDPOINT), judge)
+    return iter_findings(of_type(resources, tokens.SAGEMAKER_ENDPOINT), judge)
 
 
 @resource_rule(
-    "log-group-retention-kms", area="monitoring", severity=Severity.MEDIUM, types=[LOG_GROUP],
+    "log-group-retention-kms", area="monitoring", severity=Severity.MEDIUM, types=[tokens.LOG_GROUP],
     description="Log groups set a retention (at least minRetentionDays, or 0 for never expire) "
                 "and are encrypted with a customer-managed KMS key.",
     remediation="Set retention_in_days (>= 365 in prod) and kms_key_id on the LogGroup.",
@@ -245,10 +235,10 @@ def log_group_retention_kms(resource: Resource, config: Mapping[str, Any]) -> It
 
 # ARN service -> (resource type, property holding the name that ends the ARN)
 _ARN_NAMES = {
-    "sns": ("aws:sns/topic:Topic", "name"),
-    "sagemaker": ("aws:sagemaker/pipeline:Pipeline", "pipelineName"),
-    "lambda": ("aws:lambda/function:Function", "name"),
-    "sqs": ("aws:sqs/queue:Queue", "name"),
+    "sns": (tokens.SNS_TOPIC, "name"),
+    "sagemaker": (tokens.SAGEMAKER_PIPELINE, "pipelineName"),
+    "lambda": (tokens.LAMBDA_FUNCTION, "name"),
+    "sqs": (tokens.SQS_QUEUE, "name"),
 }
 
 
@@ -275,7 +265,7 @@ def _stack_arn(holder: Resource, prop: str, value: Any, resources: Sequence[Reso
 
 @stack_rule(
     "event-targets-known", area="monitoring", severity=Severity.HIGH,
-    types=[EVENT_TARGET, SCHEDULE],
+    types=[tokens.EVENT_TARGET, tokens.SCHEDULE],
     description="EventBridge rule targets and Scheduler schedule targets are resources of this "
                 "stack, not arbitrary ARNs in other accounts.",
     remediation="Pass the target resource's output (topic.arn, pipeline.arn) as the target "
@@ -285,7 +275,7 @@ def event_targets_known(
     resources: Sequence[Resource], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
     def judge(holder: Resource) -> Iterator[str]:
-        if holder.type == EVENT_TARGET:
+        if holder.type == tokens.EVENT_TARGET:
             arn = holder.props.get("arn")
             if not _stack_arn(holder, "arn", arn, resources):
                 yield f"target {arn} is not a resource of this stack"
@@ -307,11 +297,11 @@ def event_targets_known(
         if not _stack_arn(holder, "target", arn, resources):
             yield f"target {arn} is not a resource of this stack"
 
-    return iter_findings(of_type(resources, EVENT_TARGET, SCHEDULE), judge)
+    return iter_findings(of_type(resources, tokens.EVENT_TARGET, tokens.SCHEDULE), judge)
 
 
 @resource_rule(
-    "schedule-kms", area="monitoring", severity=Severity.LOW, types=[SCHEDULE],
+    "schedule-kms", area="monitoring", severity=Severity.LOW, types=[tokens.SCHEDULE],
     description="EventBridge Scheduler schedules encrypt their payload with a customer-managed "
                 "key (kmsKeyArn set).",
     remediation="Set kms_key_arn on the aws.scheduler.Schedule to the environment key ARN.",
@@ -322,7 +312,6 @@ def schedule_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]
         yield "kmsKeyArn is not set (payload encrypted with an AWS-owned key)"
 
 
-KMS_KEY = "aws:kms/key:Key"
 KEY_USE_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 
@@ -349,7 +338,8 @@ def _allows_service_use(key_doc: Mapping[str, Any] | None, service: str) -> bool
 
 @stack_rule(
     "sns-key-usable", area="monitoring", severity=Severity.HIGH,
-    types=[TOPIC, KMS_KEY, TOPIC_POLICY, ALARM, EVENT_TARGET],
+    types=[tokens.SNS_TOPIC, tokens.KMS_KEY, tokens.SNS_TOPIC_POLICY,
+           tokens.METRIC_ALARM, tokens.EVENT_TARGET],
     description="Every service that publishes to an encrypted topic (alarms, event rules, the "
                 "services its topic policy allows) may use the topic's KMS key; otherwise "
                 "notifications are silently dropped.",
@@ -359,10 +349,10 @@ def _allows_service_use(key_doc: Mapping[str, Any] | None, service: str) -> bool
     references=["AWS SNS SSE: enable compatibility between event sources and encrypted topics"],
 )
 def sns_key_usable(resources: Sequence[Resource], config: Mapping[str, Any]) -> Iterator[Finding]:
-    keys = {k.urn: k for k in of_type(resources, KMS_KEY)}
-    topic_policies = of_type(resources, TOPIC_POLICY)
-    alarms = of_type(resources, ALARM)
-    targets = of_type(resources, EVENT_TARGET)
+    keys = {k.urn: k for k in of_type(resources, tokens.KMS_KEY)}
+    topic_policies = of_type(resources, tokens.SNS_TOPIC_POLICY)
+    alarms = of_type(resources, tokens.METRIC_ALARM)
+    targets = of_type(resources, tokens.EVENT_TARGET)
 
     def publishers(topic: Resource) -> set[str]:
         found: set[str] = set()
@@ -406,4 +396,4 @@ def sns_key_usable(resources: Sequence[Resource], config: Mapping[str, Any]) -> 
                 yield (f"key {key.name} does not let {service} use it: its messages to this "
                        "topic would be dropped")
 
-    return iter_findings(of_type(resources, TOPIC), judge)
+    return iter_findings(of_type(resources, tokens.SNS_TOPIC), judge)

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from common import tokens
 from policies.core import (
     CannotEvaluate,
     Finding,
@@ -31,15 +32,15 @@ from policies.core import (
     truthy,
 )
 
-FEATURE_GROUP = "aws:sagemaker/featureGroup:FeatureGroup"
-PIPELINE = "aws:sagemaker/pipeline:Pipeline"
-GROUP_POLICY = "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
-ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-MODEL = "aws:sagemaker/model:Model"
-NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
-ROLE = "aws:iam/role:Role"
-BUCKET = "aws:s3/bucket:Bucket"
+FEATURE_GROUP = tokens.SAGEMAKER_FEATURE_GROUP
+PIPELINE = tokens.SAGEMAKER_PIPELINE
+GROUP_POLICY = tokens.SAGEMAKER_MODEL_PACKAGE_GROUP_POLICY
+ENDPOINT_CONFIG = tokens.SAGEMAKER_ENDPOINT_CONFIGURATION
+ENDPOINT = tokens.SAGEMAKER_ENDPOINT
+MODEL = tokens.SAGEMAKER_MODEL
+NOTEBOOK = tokens.SAGEMAKER_NOTEBOOK_INSTANCE
+ROLE = tokens.IAM_ROLE
+BUCKET = tokens.S3_BUCKET
 
 REGISTRY_READ_ACTIONS = [
     "sagemaker:DescribeModelPackage",

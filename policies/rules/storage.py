@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from common import tokens
 from policies.core import (
     CannotEvaluate,
     Finding,
@@ -34,16 +35,7 @@ from policies.core import (
     truthy,
 )
 
-BUCKET = "aws:s3/bucket:Bucket"
-SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-ACL = "aws:s3/bucketAcl:BucketAcl"
-OBJECTS = ("aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject")
+OBJECTS = (tokens.S3_BUCKET_OBJECT, tokens.S3_BUCKET_OBJECT_V1)
 
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 # The two flags without which a bucket can be made public (CKV2_AWS_6 judges the bucket on them).
@@ -66,7 +58,7 @@ def bucket_values(bucket: Resource) -> list[Any]:
 
 
 def _buckets(resources: Sequence[Resource]) -> list[Resource]:
-    return of_type(resources, BUCKET)
+    return of_type(resources, tokens.S3_BUCKET)
 
 
 def _companions(resources: Sequence[Resource], bucket: Resource, token: str) -> list[Resource]:
@@ -171,7 +163,8 @@ def _inline_sse(bucket: Resource) -> list[Any] | None:
 
 
 @stack_rule(
-    "s3-encryption-kms", area="storage", severity=Severity.HIGH, types=[BUCKET, SSE],
+    "s3-encryption-kms", area="storage", severity=Severity.HIGH,
+    types=[tokens.S3_BUCKET, tokens.S3_BUCKET_SSE],
     description="Every bucket has default encryption with SSE-KMS (aws:kms or aws:kms:dsse).",
     remediation="Add a BucketServerSideEncryptionConfiguration on the bucket with "
                 "sse_algorithm 'aws:kms' and kms_master_key_id set to the environment key.",
@@ -183,13 +176,14 @@ def s3_encryption_kms(resources: Sequence[Resource], config: Mapping[str, Any]) 
         return None if rules is None else _kms_default(rules)
 
     return _bucket_rule(
-        resources, SSE, "bucket has no BucketServerSideEncryptionConfiguration",
+        resources, tokens.S3_BUCKET_SSE, "bucket has no BucketServerSideEncryptionConfiguration",
         bucket_level=lambda sse: _kms_default(_sse_rules(sse.props, "rules", "rule")),
         inline=inline)
 
 
 @stack_rule(
-    "s3-encryption-cmk", area="storage", severity=Severity.HIGH, types=[BUCKET, SSE],
+    "s3-encryption-cmk", area="storage", severity=Severity.HIGH,
+    types=[tokens.S3_BUCKET, tokens.S3_BUCKET_SSE],
     description="Buckets encrypted with SSE-KMS use a customer-managed key (not the AWS-managed "
                 "aws/s3 key) and the S3 Bucket Key.",
     remediation="Set kms_master_key_id to the environment key ARN and bucket_key_enabled=True "
@@ -202,7 +196,7 @@ def s3_encryption_cmk(resources: Sequence[Resource], config: Mapping[str, Any]) 
         return [] if rules is None else _customer_key(rules)
 
     return _bucket_rule(
-        resources, SSE, None,
+        resources, tokens.S3_BUCKET_SSE, None,
         bucket_level=lambda sse: _customer_key(_sse_rules(sse.props, "rules", "rule")),
         inline=inline)
 
@@ -213,7 +207,8 @@ def _versioning(v: Resource) -> list[str]:
 
 
 @stack_rule(
-    "s3-versioning", area="storage", severity=Severity.MEDIUM, types=[BUCKET, VERSIONING],
+    "s3-versioning", area="storage", severity=Severity.MEDIUM,
+    types=[tokens.S3_BUCKET, tokens.S3_BUCKET_VERSIONING],
     description="Every bucket has versioning Enabled, so overwritten and deleted objects can be "
                 "recovered.",
     remediation="Add a BucketVersioning on the bucket with versioning_configuration "
@@ -227,7 +222,7 @@ def s3_versioning(resources: Sequence[Resource], config: Mapping[str, Any]) -> I
             return None
         return [] if truthy(get(versioning, "enabled", False)) else ["versioning is not enabled"]
 
-    return _bucket_rule(resources, VERSIONING, "bucket has no BucketVersioning",
+    return _bucket_rule(resources, tokens.S3_BUCKET_VERSIONING, "bucket has no BucketVersioning",
                         bucket_level=_versioning, inline=inline)
 
 
@@ -236,7 +231,8 @@ def _flags_off(pab: Resource, flags: Sequence[str]) -> list[str]:
 
 
 @stack_rule(
-    "s3-public-access-block", area="storage", severity=Severity.CRITICAL, types=[BUCKET, PAB],
+    "s3-public-access-block", area="storage", severity=Severity.CRITICAL,
+    types=[tokens.S3_BUCKET, tokens.S3_BUCKET_PUBLIC_ACCESS_BLOCK],
     description="Every bucket has a public access block with all four flags true. A bucket whose "
                 "block misses blockPublicAcls or blockPublicPolicy is reported on the bucket; "
                 "every flag that is not true is reported on the access block.",
@@ -256,8 +252,9 @@ def s3_public_access_block(
         off = _flags_off(pab, PAB_FLAGS)
         return [f"{', '.join(off)} not true"] if off else []
 
-    return _bucket_rule(resources, PAB, "bucket has no BucketPublicAccessBlock",
-                        bucket_level=bucket_level, companion_level=companion_level)
+    return _bucket_rule(resources, tokens.S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+                        "bucket has no BucketPublicAccessBlock", bucket_level=bucket_level,
+                        companion_level=companion_level)
 
 
 def _denies_insecure_transport(doc: Mapping[str, Any] | None) -> bool:
@@ -276,7 +273,7 @@ def _denies_insecure_transport(doc: Mapping[str, Any] | None) -> bool:
 
 
 @stack_rule(
-    "s3-tls-only", area="storage", severity=Severity.HIGH, types=[BUCKET, POLICY],
+    "s3-tls-only", area="storage", severity=Severity.HIGH, types=[tokens.S3_BUCKET, tokens.S3_BUCKET_POLICY],
     description="Every bucket's policy denies requests that do not use TLS "
                 "(aws:SecureTransport = false).",
     remediation="Attach a BucketPolicy with a Deny statement for Principal '*', Action 's3:*' "
@@ -293,7 +290,8 @@ def s3_tls_only(resources: Sequence[Resource], config: Mapping[str, Any]) -> Ite
     def inline(bucket: Resource) -> list[str] | None:
         return tls(bucket) if bucket.props.get("policy") else None
 
-    return _bucket_rule(resources, POLICY, "bucket has no BucketPolicy denying insecure transport",
+    return _bucket_rule(resources, tokens.S3_BUCKET_POLICY,
+                        "bucket has no BucketPolicy denying insecure transport",
                         bucket_level=tls, inline=inline)
 
 
@@ -301,7 +299,7 @@ def _log_buckets(resources: Sequence[Resource]) -> set[str]:
     """URNs of the stack's buckets that receive other buckets' access logs."""
     buckets = _buckets(resources)
     out: set[str] = set()
-    for logging in of_type(resources, LOGGING):
+    for logging in of_type(resources, tokens.S3_BUCKET_LOGGING):
         for b in buckets:
             try:
                 if refers_to(logging, "targetBucket", b, bucket_values(b), buckets):
@@ -315,7 +313,8 @@ def _log_buckets(resources: Sequence[Resource]) -> set[str]:
 
 
 @stack_rule(
-    "s3-access-logging", area="storage", severity=Severity.MEDIUM, types=[BUCKET, LOGGING],
+    "s3-access-logging", area="storage", severity=Severity.MEDIUM,
+    types=[tokens.S3_BUCKET, tokens.S3_BUCKET_LOGGING],
     description="Every bucket except the access-log bucket writes server access logs "
                 "(a BucketLogging with a target bucket).",
     remediation="Add a BucketLogging on the bucket with target_bucket set to the stack's "
@@ -336,13 +335,15 @@ def s3_access_logging(resources: Sequence[Resource], config: Mapping[str, Any]) 
             return None
         return [] if get(logging, "targetBucket") else ["logging has no targetBucket"]
 
-    return _bucket_rule(resources, LOGGING, "bucket has no BucketLogging (server access logs)",
+    return _bucket_rule(resources, tokens.S3_BUCKET_LOGGING,
+                        "bucket has no BucketLogging (server access logs)",
                         companion_level=companion_level, inline=inline,
                         exempt=lambda b: b.urn in log_buckets)
 
 
 @stack_rule(
-    "s3-access-log-target", area="storage", severity=Severity.MEDIUM, types=[LOGGING, BUCKET],
+    "s3-access-log-target", area="storage", severity=Severity.MEDIUM,
+    types=[tokens.S3_BUCKET_LOGGING, tokens.S3_BUCKET],
     description="Server access logs go to a bucket of this stack (or one listed in "
                 "externalLogBuckets), not to an arbitrary bucket.",
     remediation="Set the BucketLogging's target_bucket to the stack's access-logs bucket "
@@ -368,12 +369,12 @@ def s3_access_log_target(
         if not in_stack(logging, "targetBucket") and str(target) not in external:
             yield f"target bucket {target} is not a bucket of this stack"
 
-    return iter_findings(of_type(resources, LOGGING), judge)
+    return iter_findings(of_type(resources, tokens.S3_BUCKET_LOGGING), judge)
 
 
 @stack_rule(
     "s3-ownership-enforced", area="storage", severity=Severity.MEDIUM,
-    types=[BUCKET, OWNERSHIP],
+    types=[tokens.S3_BUCKET, tokens.S3_BUCKET_OWNERSHIP],
     description="Every bucket disables ACLs (object ownership BucketOwnerEnforced).",
     remediation="Add a BucketOwnershipControls on the bucket with rule "
                 "{'object_ownership': 'BucketOwnerEnforced'}.",
@@ -388,7 +389,7 @@ def s3_ownership_enforced(
             return []
         return [f"object ownership is {value or 'unset'}, not BucketOwnerEnforced"]
 
-    return _bucket_rule(resources, OWNERSHIP, "bucket has no BucketOwnershipControls",
+    return _bucket_rule(resources, tokens.S3_BUCKET_OWNERSHIP, "bucket has no BucketOwnershipControls",
                         companion_level=companion_level)
 
 
@@ -413,7 +414,8 @@ def _aborts_uploads(lc: Resource) -> list[str]:
 
 
 @stack_rule(
-    "s3-lifecycle", area="storage", severity=Severity.LOW, types=[BUCKET, LIFECYCLE],
+    "s3-lifecycle", area="storage", severity=Severity.LOW,
+    types=[tokens.S3_BUCKET, tokens.S3_BUCKET_LIFECYCLE],
     description="Every bucket has a lifecycle configuration (reported on the bucket) with an "
                 "Enabled rule for the whole bucket that aborts incomplete multipart uploads "
                 "(reported on the configuration).",
@@ -432,12 +434,13 @@ def s3_lifecycle(resources: Sequence[Resource], config: Mapping[str, Any]) -> It
         return [] if ok else ["no enabled whole-bucket lifecycle rule aborts incomplete "
                               "multipart uploads"]
 
-    return _bucket_rule(resources, LIFECYCLE, "bucket has no BucketLifecycleConfiguration",
+    return _bucket_rule(resources, tokens.S3_BUCKET_LIFECYCLE, "bucket has no BucketLifecycleConfiguration",
                         companion_level=_aborts_uploads, inline=inline)
 
 
 @resource_rule(
-    "s3-no-public-policy", area="storage", severity=Severity.CRITICAL, types=[POLICY, BUCKET],
+    "s3-no-public-policy", area="storage", severity=Severity.CRITICAL,
+    types=[tokens.S3_BUCKET_POLICY, tokens.S3_BUCKET],
     description="Bucket policies grant nothing to everyone: no Allow statement with a '*' "
                 "principal unless a condition pins the caller (source VPC/endpoint, "
                 "organisation, account or principal ARN).",
@@ -453,7 +456,8 @@ def s3_no_public_policy(resource: Resource, config: Mapping[str, Any]) -> Iterat
 
 
 @resource_rule(
-    "s3-no-public-acl", area="storage", severity=Severity.CRITICAL, types=[ACL, BUCKET],
+    "s3-no-public-acl", area="storage", severity=Severity.CRITICAL,
+    types=[tokens.S3_BUCKET_ACL, tokens.S3_BUCKET],
     description="No bucket ACL grants public or any-authenticated-user access.",
     remediation="Remove the BucketAcl (ACLs are disabled with BucketOwnerEnforced) or use "
                 "acl 'private'.",
@@ -486,7 +490,7 @@ def s3_object_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str
         yield "kmsKeyId is not set (object encrypted with the bucket default or an AWS key)"
 
 
-STATEFUL = (BUCKET, "aws:kms/key:Key", "aws:sagemaker/modelPackageGroup:ModelPackageGroup")
+STATEFUL = (tokens.S3_BUCKET, tokens.KMS_KEY, tokens.SAGEMAKER_MODEL_PACKAGE_GROUP)
 
 
 @resource_rule(
@@ -501,5 +505,5 @@ def stateful_protected(resource: Resource, config: Mapping[str, Any]) -> Iterato
         yield "resource is not protected (protect=True)"
     if resource.retain_on_delete is False:
         yield "resource is not retained on delete (retain_on_delete=True)"
-    if resource.type == BUCKET and truthy(get(resource.props, "forceDestroy", False)):
+    if resource.type == tokens.S3_BUCKET and truthy(get(resource.props, "forceDestroy", False)):
         yield "forceDestroy is true: deleting the stack would empty the bucket"

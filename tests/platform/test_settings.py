@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from common import tokens
 from infra.config import SettingsError, parse_settings
 from tests.conftest import run_cli
 
@@ -103,7 +104,7 @@ def registrations(monkeypatch):
     original = runtime.RecordingMonitor.RegisterResource
 
     def spy(self, request):
-        if request.type != "pulumi:pulumi:Stack":  # the engine's root, not a resource of ours
+        if request.type != tokens.STACK:  # the engine's root, not a resource of ours
             seen.append(request.name)
         return original(self, request)
 

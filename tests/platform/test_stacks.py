@@ -6,22 +6,23 @@ import json
 
 import pytest
 
+from common import tokens
 from tests.conftest import SHIPPED_STACKS
 
-BUCKET = "aws:s3/bucket:Bucket"
+BUCKET = tokens.S3_BUCKET
 COMPANIONS = {
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-    "aws:s3/bucketPolicy:BucketPolicy",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    tokens.S3_BUCKET_SSE,
+    tokens.S3_BUCKET_VERSIONING,
+    tokens.S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    tokens.S3_BUCKET_POLICY,
+    tokens.S3_BUCKET_LIFECYCLE,
+    tokens.S3_BUCKET_OWNERSHIP,
 }
 STATEFUL = {
     BUCKET,
-    "aws:kms/key:Key",
-    "aws:sagemaker/featureGroup:FeatureGroup",
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
+    tokens.KMS_KEY,
+    tokens.SAGEMAKER_FEATURE_GROUP,
+    tokens.SAGEMAKER_MODEL_PACKAGE_GROUP,
 }
 
 
@@ -56,7 +57,7 @@ def test_five_buckets_with_globally_unique_names(plans, stack):
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_bucket_has_all_companions(plans, stack):
     plan = plans[stack]
-    key_arns = {k.urn for k in plan.of_type("aws:kms/key:Key")}
+    key_arns = {k.urn for k in plan.of_type(tokens.KMS_KEY)}
     for bucket in plan.of_type(BUCKET):
         found = companions_of(plan, bucket)
         missing = COMPANIONS - set(found)
@@ -69,18 +70,18 @@ def test_every_bucket_has_all_companions(plans, stack):
         assert rule["bucketKeyEnabled"] is True
         assert set(sse.property_dependencies["rules"]) & key_arns
 
-        (versioning,) = found["aws:s3/bucketVersioning:BucketVersioning"]
+        (versioning,) = found[tokens.S3_BUCKET_VERSIONING]
         assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
 
-        (pab,) = found["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"]
+        (pab,) = found[tokens.S3_BUCKET_PUBLIC_ACCESS_BLOCK]
         for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                      "restrictPublicBuckets"):
             assert pab.inputs[flag] is True
 
-        (owner,) = found["aws:s3/bucketOwnershipControls:BucketOwnershipControls"]
+        (owner,) = found[tokens.S3_BUCKET_OWNERSHIP]
         assert owner.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
 
-        (lifecycle,) = found["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"]
+        (lifecycle,) = found[tokens.S3_BUCKET_LIFECYCLE]
         rules = lifecycle.inputs["rules"]
         assert any(r.get("abortIncompleteMultipartUpload", {}).get("daysAfterInitiation") for r in rules)
         assert any(r.get("noncurrentVersionExpiration", {}).get("noncurrentDays") for r in rules)
@@ -90,7 +91,7 @@ def test_every_bucket_has_all_companions(plans, stack):
 def test_bucket_policies_deny_plain_http_and_unencrypted_uploads(plans, stack):
     plan = plans[stack]
     for bucket in plan.of_type(BUCKET):
-        (policy,) = companions_of(plan, bucket)["aws:s3/bucketPolicy:BucketPolicy"]
+        (policy,) = companions_of(plan, bucket)[tokens.S3_BUCKET_POLICY]
         statements = policy_statements(policy.inputs["policy"])
         tls = [s for s in statements if s["Effect"] == "Deny"
                and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
@@ -109,7 +110,7 @@ def test_every_bucket_but_the_log_bucket_logs_to_it(plans, stack):
     buckets = plan.of_type(BUCKET)
     (logs,) = [b for b in buckets if "-access-logs-" in b.inputs["bucket"]]
     for bucket in buckets:
-        logging = companions_of(plan, bucket).get("aws:s3/bucketLogging:BucketLogging", [])
+        logging = companions_of(plan, bucket).get(tokens.S3_BUCKET_LOGGING, [])
         if bucket is logs:
             assert logging == []
             continue
@@ -121,7 +122,7 @@ def test_every_bucket_but_the_log_bucket_logs_to_it(plans, stack):
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_one_rotating_customer_managed_key(plans, stack):
     plan = plans[stack]
-    (key,) = plan.of_type("aws:kms/key:Key")
+    (key,) = plan.of_type(tokens.KMS_KEY)
     assert key.inputs["enableKeyRotation"] is True
     expected_window = 30 if stack == "prod" else key.inputs["deletionWindowInDays"]
     assert key.inputs["deletionWindowInDays"] == expected_window
@@ -134,12 +135,12 @@ def test_one_rotating_customer_managed_key(plans, stack):
     services = {svc for s in statements for svc in as_list(s["Principal"].get("Service", []))}
     assert {"s3.amazonaws.com", "sagemaker.amazonaws.com", "sns.amazonaws.com",
             "cloudwatch.amazonaws.com", "events.amazonaws.com"} <= services
-    (alias,) = plan.of_type("aws:kms/alias:Alias")
+    (alias,) = plan.of_type(tokens.KMS_ALIAS)
     assert alias.inputs["name"] == f"alias/mlops-{stack}"
 
 
 def test_prod_deletion_window_is_thirty_days(plans):
-    (key,) = plans["prod"].of_type("aws:kms/key:Key")
+    (key,) = plans["prod"].of_type(tokens.KMS_KEY)
     assert key.inputs["deletionWindowInDays"] == 30
 
 
@@ -173,11 +174,11 @@ def test_no_iam_statement_has_a_wildcard_action(plans, stack):
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_execution_role_is_scoped_to_the_environment(plans, stack):
     plan = plans[stack]
-    (role,) = [r for r in plan.of_type("aws:iam/role:Role") if "sagemaker-execution" in r.name]
+    (role,) = [r for r in plan.of_type(tokens.IAM_ROLE) if "sagemaker-execution" in r.name]
     (trust,) = policy_statements(role.inputs["assumeRolePolicy"])
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
-    policies = [p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+    policies = [p for p in plan.of_type(tokens.IAM_ROLE_POLICY)
                 if role.urn in p.property_dependencies.get("role", [])]
     assert policies
     for s in policy_statements(policies[0].inputs["policy"]):
@@ -197,8 +198,8 @@ def test_execution_role_is_scoped_to_the_environment(plans, stack):
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_topic_is_encrypted_with_the_environment_key(plans, stack):
     plan = plans[stack]
-    (key,) = plan.of_type("aws:kms/key:Key")
-    topics = plan.of_type("aws:sns/topic:Topic")
+    (key,) = plan.of_type(tokens.KMS_KEY)
+    topics = plan.of_type(tokens.SNS_TOPIC)
     assert topics
     for topic in topics:
         assert topic.inputs["kmsMasterKeyId"].startswith("arn:aws:kms:")
@@ -208,19 +209,19 @@ def test_every_topic_is_encrypted_with_the_environment_key(plans, stack):
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_sagemaker_events_route_to_the_topic(plans, stack):
     plan = plans[stack]
-    rules = plan.of_type("aws:cloudwatch/eventRule:EventRule")
+    rules = plan.of_type(tokens.EVENT_RULE)
     patterns = [json.loads(r.inputs["eventPattern"]) for r in rules]
     detail_types = {t for p in patterns for t in p["detail-type"]}
     assert {"SageMaker Model Package State Change",
             "SageMaker Model Building Pipeline Execution Status Change"} <= detail_types
     failed = next(p for p in patterns if "Pipeline" in p["detail-type"][0])
     assert set(failed["detail"]["currentPipelineExecutionStatus"]) == {"Failed", "Stopped"}
-    (topic,) = plan.of_type("aws:sns/topic:Topic")
-    targets = plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    (topic,) = plan.of_type(tokens.SNS_TOPIC)
+    targets = plan.of_type(tokens.EVENT_TARGET)
     assert len(targets) >= len(rules)
     for target in targets:
         assert topic.urn in target.property_dependencies["arn"]
-    (policy,) = plan.of_type("aws:sns/topicPolicy:TopicPolicy")
+    (policy,) = plan.of_type(tokens.SNS_TOPIC_POLICY)
     publishers = [s for s in policy_statements(policy.inputs["policy"])
                   if s["Effect"] == "Allow" and "Service" in s["Principal"]]
     assert publishers
@@ -238,7 +239,7 @@ def test_a_package_group_per_project_and_stack_outputs(plans, root, stack):
 
     plan = plans[stack]
     groups = {g.inputs["modelPackageGroupName"] for g in
-              plan.of_type("aws:sagemaker/modelPackageGroup:ModelPackageGroup")}
+              plan.of_type(tokens.SAGEMAKER_MODEL_PACKAGE_GROUP)}
     projects = project_names(root)
     assert projects
     assert len(groups) == len(projects)
@@ -256,4 +257,4 @@ def test_components_parent_their_resources(plans, stack):
         assert r.parent in by_urn, r.urn
         assert by_urn[r.parent].type.startswith("mlops:")
     top = [r for r in plan.resources if r.parent is None]
-    assert [r.type for r in top] == ["mlops:platform:MlopsPlatform"]
+    assert [r.type for r in top] == [tokens.PLATFORM]

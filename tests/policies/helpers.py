@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from common import tokens
 from policies.core import Finding, Resource
 from policies.engine import run_rule
 from policies.rules import get_rule
@@ -52,14 +53,14 @@ def unknowns(rule_id: str, resources: list[Resource], config: dict[str, Any] | N
 
 # --- a bucket with every companion, as infra/components/storage.py builds it ---------------
 
-BUCKET = "aws:s3/bucket:Bucket"
-SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-LOGGING = "aws:s3/bucketLogging:BucketLogging"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BUCKET = tokens.S3_BUCKET
+SSE = tokens.S3_BUCKET_SSE
+VERSIONING = tokens.S3_BUCKET_VERSIONING
+PAB = tokens.S3_BUCKET_PUBLIC_ACCESS_BLOCK
+POLICY = tokens.S3_BUCKET_POLICY
+LOGGING = tokens.S3_BUCKET_LOGGING
+OWNERSHIP = tokens.S3_BUCKET_OWNERSHIP
+LIFECYCLE = tokens.S3_BUCKET_LIFECYCLE
 
 TLS_DENY = {
     "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",

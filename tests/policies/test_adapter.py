@@ -14,6 +14,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from common import tokens
 from policies.adapter import build_policies, plain
 from policies.rules import all_rules
 from tests.policies.helpers import KEY_ARN, UNKNOWN
@@ -55,24 +56,24 @@ def test_one_policy_per_rule_with_metadata(policies):
 
 
 def test_resource_policy_reports_violation(policies):
-    topic = "aws:sns/topic:Topic"
+    topic = tokens.SNS_TOPIC
     assert validate_resource(policies["sns-kms"], topic, "alerts", {"kmsMasterKeyId": KEY_ARN}) == []
     reported = validate_resource(policies["sns-kms"], topic, "alerts", {"name": "alerts"})
     assert len(reported) == 1 and reported[0][0].startswith(
         "alerts: kmsMasterKeyId is not set")
-    assert validate_resource(policies["sns-kms"], "aws:s3/bucket:Bucket", "b", {}) == []
+    assert validate_resource(policies["sns-kms"], tokens.S3_BUCKET, "b", {}) == []
 
 
 def test_resource_policy_uses_config(policies):
     key = {"deletionWindowInDays": 7, "enableKeyRotation": True}
-    token = "aws:kms/key:Key"
+    token = tokens.KMS_KEY
     assert len(validate_resource(policies["kms-deletion-window"], token, "k", key)) == 1
     assert validate_resource(policies["kms-deletion-window"], token, "k", key,
                              {"minDays": 7}) == []
 
 
 def test_exemptions_apply_in_the_pack(policies):
-    topic = "aws:sns/topic:Topic"
+    topic = tokens.SNS_TOPIC
     assert validate_resource(policies["sns-kms"], topic, "legacy-alerts", {}) == []
     assert len(validate_resource(policies["sns-kms"], topic, "old-alerts", {})) == 1
     reported: list = []
@@ -83,7 +84,7 @@ def test_exemptions_apply_in_the_pack(policies):
 
 def test_unknown_values_become_the_engines_cannot_run_notice(policies):
     with pytest.raises(UnknownValueError):
-        validate_resource(policies["sns-kms"], "aws:sns/topic:Topic", "t",
+        validate_resource(policies["sns-kms"], tokens.SNS_TOPIC, "t",
                           {"kmsMasterKeyId": UNKNOWN})
 
 
@@ -99,9 +100,9 @@ def policy_resource(token, name, props, deps=None, protect=False):
 
 
 def test_stack_policy_joins_property_dependencies(policies):
-    b = policy_resource("aws:s3/bucket:Bucket", "data", {"bucket": "d"})
+    b = policy_resource(tokens.S3_BUCKET, "data", {"bucket": "d"})
     sse = policy_resource(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        tokens.S3_BUCKET_SSE,
         "data-encryption",
         {"bucket": "d", "rules": [{"applyServerSideEncryptionByDefault": {
             "sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}, "bucketKeyEnabled": True}]},

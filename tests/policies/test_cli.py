@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from common import tokens
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +158,7 @@ def test_json_report_has_exactly_the_documented_shape(monkeypatch, capsys):
 def test_unknown_values_are_reported_as_cannot_evaluate(monkeypatch, capsys, tmp_path):
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"resources": [{
-        "type": "aws:sns/topic:Topic", "name": "alerts",
+        "type": tokens.SNS_TOPIC, "name": "alerts",
         "inputs": {"kmsMasterKeyId": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"}}]}))
     code, out, _ = run_cli(monkeypatch, capsys, ROOT, "policy", "check", "--stack", "prod",
                            "--plan", str(plan), "--format", "json")

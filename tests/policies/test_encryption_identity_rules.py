@@ -6,13 +6,14 @@ import json
 
 import pytest
 
+from common import tokens
 from tests.policies.helpers import ACCOUNT, UNKNOWN, doc, res, unknowns, violations
 
-KEY = "aws:kms/key:Key"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-POLICY = "aws:iam/policy:Policy"
-ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+KEY = tokens.KMS_KEY
+ROLE = tokens.IAM_ROLE
+ROLE_POLICY = tokens.IAM_ROLE_POLICY
+POLICY = tokens.IAM_POLICY
+ATTACH = tokens.IAM_ROLE_POLICY_ATTACHMENT
 ROOT = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
 
 
@@ -70,7 +71,7 @@ SCOPED = {"Sid": "Scoped", "Effect": "Allow", "Action": ["s3:GetObject"],
           "Resource": ["arn:aws:s3:::b/*"]}
 
 
-@pytest.mark.parametrize("token", [POLICY, ROLE_POLICY, "aws:iam/userPolicy:UserPolicy"])
+@pytest.mark.parametrize("token", [POLICY, ROLE_POLICY, tokens.IAM_USER_POLICY])
 def test_iam_no_admin_on_policy_documents(token):
     assert violations("iam-no-admin", [res(token, "p", {"policy": doc(SCOPED)})]) == []
     assert violations("iam-no-admin", [res(token, "p", {"policy": doc(ADMIN)})]) == [
@@ -197,8 +198,8 @@ def test_policy_documents_may_be_objects_or_single_statements():
 
 
 def test_kms_alias_targets_a_key_of_the_stack():
-    k = res("aws:kms/key:Key", "key", {"description": "k"})
-    alias = "aws:kms/alias:Alias"
+    k = res(tokens.KMS_KEY, "key", {"description": "k"})
+    alias = tokens.KMS_ALIAS
     joined = res(alias, "alias", {"name": "alias/mlops-prod", "targetKeyId": "1234"},
                  deps={"targetKeyId": [k]})
     assert violations("kms-alias-targets-stack-key", [k, joined]) == []
@@ -211,7 +212,7 @@ def test_kms_alias_targets_a_key_of_the_stack():
 
 
 def test_kms_rotation_reads_key_spec():
-    asym = res("aws:kms/key:Key", "key", {"keySpec": "RSA_2048", "enableKeyRotation": False})
+    asym = res(tokens.KMS_KEY, "key", {"keySpec": "RSA_2048", "enableKeyRotation": False})
     assert violations("kms-rotation", [asym]) == []  # asymmetric keys cannot rotate
-    sym = res("aws:kms/key:Key", "key", {"keySpec": "SYMMETRIC_DEFAULT"})
+    sym = res(tokens.KMS_KEY, "key", {"keySpec": "SYMMETRIC_DEFAULT"})
     assert violations("kms-rotation", [sym]) == ["key: enableKeyRotation is not true"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from common import tokens
 from mlops.offline.plan import load_plan
 from mlops.policy.config import CONFIG_DIR, config_path, load_policy_config
 from mlops.policy.evaluate import EXEMPTED, UNKNOWN, VIOLATION, evaluate, plan_resources
@@ -26,7 +27,7 @@ def tier(name: str) -> dict:
 
 
 def unencrypted_topic():
-    return [*secure_buckets(), res("aws:sns/topic:Topic", "alerts", {"name": "alerts"})]
+    return [*secure_buckets(), res(tokens.SNS_TOPIC, "alerts", {"name": "alerts"})]
 
 
 def test_enforcement_differs_between_dev_and_prod():
@@ -39,7 +40,7 @@ def test_enforcement_differs_between_dev_and_prod():
 
 
 def test_rules_disabled_in_dev_are_not_run():
-    fg = res("aws:sagemaker/featureGroup:FeatureGroup", "fg", {})
+    fg = res(tokens.SAGEMAKER_FEATURE_GROUP, "fg", {})
     dev = evaluate([fg], stack="dev", tier="dev", config=tier("dev"), today=TODAY)
     prod = evaluate([fg], stack="prod", tier="prod", config=tier("prod"), today=TODAY)
     assert "feature-group-protected" not in {r.rule.id for r in dev.results}
@@ -93,7 +94,7 @@ def test_exemption_limited_to_stacks():
 
 
 def test_unknown_values_are_reported_as_cannot_evaluate_not_pass():
-    topic = res("aws:sns/topic:Topic", "alerts", {"kmsMasterKeyId": UNKNOWN_VALUE})
+    topic = res(tokens.SNS_TOPIC, "alerts", {"kmsMasterKeyId": UNKNOWN_VALUE})
     report = evaluate([topic], stack="prod", tier="prod", config=tier("prod"), today=TODAY)
     assert [(r.rule.id, r.status) for r in report.results] == [("sns-kms", UNKNOWN)]
     outcome = next(o for o in report.outcomes if o.rule.id == "sns-kms")
@@ -173,5 +174,5 @@ def test_json_report_shape():
     assert {k: violation[k] for k in ("policy", "severity", "enforcementLevel", "name")} == {
         "policy": "sns-kms", "severity": "high", "enforcementLevel": "mandatory",
         "name": "alerts"}
-    assert violation["urn"].endswith("aws:sns/topic:Topic::alerts")
+    assert violation["urn"].endswith(f"{tokens.SNS_TOPIC}::alerts")
     assert data["summary"]["mandatory"] == 1 and data["summary"]["passed"] is False

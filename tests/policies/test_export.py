@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from common import tokens
 from mlops.export.terraform import convert_object, snake, terraform_type, to_terraform_plan
 from mlops.offline.plan import load_plan
 from tests.conftest import run_cli
@@ -16,17 +17,17 @@ DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize(("token", "expected"), [
-    ("aws:s3/bucket:Bucket", "aws_s3_bucket"),
-    ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws_s3_bucket_public_access_block"),
-    ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    (tokens.S3_BUCKET, "aws_s3_bucket"),
+    (tokens.S3_BUCKET_PUBLIC_ACCESS_BLOCK, "aws_s3_bucket_public_access_block"),
+    (tokens.S3_BUCKET_SSE,
      "aws_s3_bucket_server_side_encryption_configuration"),
-    ("aws:s3/bucketObjectv2:BucketObjectv2", "aws_s3_object"),
-    ("aws:kms/key:Key", "aws_kms_key"),
-    ("aws:iam/rolePolicy:RolePolicy", "aws_iam_role_policy"),
-    ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws_cloudwatch_metric_alarm"),
-    ("aws:sagemaker/featureGroup:FeatureGroup", "aws_sagemaker_feature_group"),
-    ("aws:scheduler/schedule:Schedule", "aws_scheduler_schedule"),
-    ("mlops:storage:SecureBucket", None),
+    (tokens.S3_BUCKET_OBJECT, "aws_s3_object"),
+    (tokens.KMS_KEY, "aws_kms_key"),
+    (tokens.IAM_ROLE_POLICY, "aws_iam_role_policy"),
+    (tokens.METRIC_ALARM, "aws_cloudwatch_metric_alarm"),
+    (tokens.SAGEMAKER_FEATURE_GROUP, "aws_sagemaker_feature_group"),
+    (tokens.SCHEDULE, "aws_scheduler_schedule"),
+    (tokens.SECURE_BUCKET, None),
 ])
 def test_terraform_types(token, expected):
     assert terraform_type(token) == expected

@@ -7,17 +7,18 @@ import json
 
 import pytest
 
+from common import tokens
 from tests.policies.helpers import ACCOUNT, KEY_ARN, UNKNOWN, doc, res, unknowns, violations
 
-TOPIC = "aws:sns/topic:Topic"
-TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-RULE = "aws:cloudwatch/eventRule:EventRule"
-TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-PIPELINE = "aws:sagemaker/pipeline:Pipeline"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+TOPIC = tokens.SNS_TOPIC
+TOPIC_POLICY = tokens.SNS_TOPIC_POLICY
+ALARM = tokens.METRIC_ALARM
+RULE = tokens.EVENT_RULE
+TARGET = tokens.EVENT_TARGET
+LOG_GROUP = tokens.LOG_GROUP
+SCHEDULE = tokens.SCHEDULE
+PIPELINE = tokens.SAGEMAKER_PIPELINE
+ENDPOINT = tokens.SAGEMAKER_ENDPOINT
 TOPIC_ARN = f"arn:aws:sns:eu-west-1:{ACCOUNT}:mlops-prod-alerts"
 
 
@@ -70,7 +71,7 @@ def test_sns_public_policy_shapes(principal, condition, open_):
 
 
 def test_sns_subscription_encrypted():
-    sub = "aws:sns/topicSubscription:TopicSubscription"
+    sub = tokens.SNS_TOPIC_SUBSCRIPTION
     email = res(sub, "s", {"topic": TOPIC_ARN, "protocol": "email", "endpoint": "a@example.com"})
     https = res(sub, "s", {"topic": TOPIC_ARN, "protocol": "https",
                            "endpoint": "https://hooks.example.com/x"})
@@ -218,7 +219,7 @@ def key_with(services):
                            "Principal": {"Service": services},
                            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*",
                            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}})
-    return res("aws:kms/key:Key", "key", {"policy": doc(*statements)})
+    return res(tokens.KMS_KEY, "key", {"policy": doc(*statements)})
 
 
 def encrypted_stack(services):

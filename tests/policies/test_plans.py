@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from common import tokens
 from mlops.offline.plan import PlanFileError, load_plan
 
-BUCKET = "aws:s3/bucket:Bucket"
+BUCKET = tokens.S3_BUCKET
 
 
 def write(tmp_path: Path, data: object) -> Path:
@@ -28,25 +29,25 @@ def test_the_plan_of_mlops_preview_round_trips(plans, tmp_path):
 def test_hand_written_resources_get_urn_name_and_stack(tmp_path):
     path = write(tmp_path, {"resources": [
         {"type": BUCKET, "name": "data", "inputs": {"bucket": "d"}},
-        {"type": BUCKET, "urn": "urn:pulumi:x::p::aws:s3/bucket:Bucket::logs", "props": {}},
+        {"type": BUCKET, "urn": f"urn:pulumi:x::p::{tokens.S3_BUCKET}::logs", "props": {}},
     ]})
     plan = load_plan(path, "prod")
     assert plan.stack == "prod" and plan.project == "mlops-platform"
     assert [(r.name, r.urn, r.inputs) for r in plan.resources] == [
-        ("data", "urn:pulumi:prod::mlops-platform::aws:s3/bucket:Bucket::data", {"bucket": "d"}),
-        ("logs", "urn:pulumi:x::p::aws:s3/bucket:Bucket::logs", {}),
+        ("data", f"urn:pulumi:prod::mlops-platform::{tokens.S3_BUCKET}::data", {"bucket": "d"}),
+        ("logs", f"urn:pulumi:x::p::{tokens.S3_BUCKET}::logs", {}),
     ]
     bare = write(tmp_path, [{"type": BUCKET, "name": "b"}])
     assert [r.name for r in load_plan(bare, "dev").resources] == ["b"]
 
 
 def test_pulumi_preview_json_steps(tmp_path):
-    urn = "urn:pulumi:prod::mlops-platform::aws:s3/bucket:Bucket::data"
+    urn = f"urn:pulumi:prod::mlops-platform::{tokens.S3_BUCKET}::data"
     path = write(tmp_path, {"steps": [
         {"op": "create", "urn": urn, "newState": {
             "urn": urn, "type": BUCKET, "custom": True, "inputs": {"bucket": "d"},
             "propertyDependencies": {"bucket": []}, "protect": True}},
-        {"op": "delete", "urn": "urn:pulumi:prod::p::aws:s3/bucket:Bucket::gone",
+        {"op": "delete", "urn": f"urn:pulumi:prod::p::{tokens.S3_BUCKET}::gone",
          "oldState": {}},
     ]})
     [resource] = load_plan(path, "prod").resources
@@ -54,10 +55,10 @@ def test_pulumi_preview_json_steps(tmp_path):
 
 
 def test_pulumi_stack_export(tmp_path):
-    stack_urn = "urn:pulumi:prod::p::pulumi:pulumi:Stack::p-prod"
+    stack_urn = f"urn:pulumi:prod::p::{tokens.STACK}::p-prod"
     path = write(tmp_path, {"version": 3, "deployment": {"resources": [
-        {"urn": stack_urn, "type": "pulumi:pulumi:Stack", "custom": False},
-        {"urn": "urn:pulumi:prod::p::aws:sns/topic:Topic::alerts", "type": "aws:sns/topic:Topic",
+        {"urn": stack_urn, "type": tokens.STACK, "custom": False},
+        {"urn": f"urn:pulumi:prod::p::{tokens.SNS_TOPIC}::alerts", "type": tokens.SNS_TOPIC,
          "custom": True, "inputs": {"name": "alerts"}, "parent": stack_urn},
     ]}})
     plan = load_plan(path, "prod")
@@ -70,8 +71,8 @@ def test_pulumi_stack_export(tmp_path):
     ('"just a string"', "expected a JSON object with 'resources'"),
     ('{"resources": [42]}', "resources[0]: expected an object"),
     ('{"resources": [{"name": "x"}]}', "resources[0].type: missing"),
-    ('{"resources": [{"type": "aws:sns/topic:Topic"}]}', "resources[0].name: missing"),
-    ('{"resources": [{"type": "aws:sns/topic:Topic", "name": "t", "inputs": [1]}]}',
+    (json.dumps({"resources": [{"type": tokens.SNS_TOPIC}]}), "resources[0].name: missing"),
+    (json.dumps({"resources": [{"type": tokens.SNS_TOPIC, "name": "t", "inputs": [1]}]}),
      "resources[0].inputs: Input should be a valid dictionary"),
 ])
 def test_bad_plans_are_one_line_naming_the_key(tmp_path, content, message):

@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
+from common import tokens
 from mlops.offline.plan import load_plan
 from mlops.policy.config import config_path, load_policy_config
 from mlops.policy.evaluate import evaluate, plan_resources
@@ -27,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def report():
     plan = load_plan(DATA / "insecure-plan.json")
     resources = plan_resources(plan) + [
-        res("aws:cloudwatch/logGroup:LogGroup", "jobs", {"kmsMasterKeyId": None,
+        res(tokens.LOG_GROUP, "jobs", {"kmsMasterKeyId": None,
                                                          "retentionInDays": UNKNOWN}),
-        res("aws:cloudwatch/metricAlarm:MetricAlarm", "quiet", {"alarmActions": []}),
+        res(tokens.METRIC_ALARM, "quiet", {"alarmActions": []}),
     ]
     exemptions = [Exemption(rule="s3-versioning", resource="public-*",
                             owner="sec@example.com", reason="bucket is being decommissioned",
@@ -72,8 +73,8 @@ def test_sarif_locations_point_at_declaring_files(report):
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in sarif["runs"][0]["results"]}
     assert uris == {"stacks/Pulumi.prod.yaml"}  # the fixture has no component parents
-    platform_urn = ("urn:pulumi:prod::mlops-platform::mlops:storage:SecureBucket$"
-                    "aws:s3/bucket:Bucket::storage-raw-data")
+    platform_urn = (f"urn:pulumi:prod::mlops-platform::{tokens.SECURE_BUCKET}$"
+                    f"{tokens.S3_BUCKET}::storage-raw-data")
     result = next(iter(report.results))
     moved = type(result)(result.rule, result.level, result.status, platform_urn, "x",
                          result.type, result.message)
@@ -102,7 +103,7 @@ def test_text_groups_by_severity_with_resource_and_fix(report):
     text = render(report, "text")
     order = [text.index(h) for h in ("CRITICAL (", "HIGH (", "MEDIUM (", "LOW (")]
     assert order == sorted(order)
-    assert "[mandatory] iam-no-admin: admin-policy (aws:iam/rolePolicy:RolePolicy)" in text
+    assert f"[mandatory] iam-no-admin: admin-policy ({tokens.IAM_ROLE_POLICY})" in text
     assert "fix: List the actions the principal needs" in text
     assert "CANNOT EVALUATE (1)" in text and "EXEMPTED (1)" in text
     assert text.rstrip().splitlines()[-1].startswith("FAILED:")

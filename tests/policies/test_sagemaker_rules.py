@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 
+from common import tokens
 from tests.policies.helpers import ACCOUNT, KEY_ARN, UNKNOWN, bucket, doc, res, unknowns, violations
 
-FG = "aws:sagemaker/featureGroup:FeatureGroup"
-PIPELINE = "aws:sagemaker/pipeline:Pipeline"
-ROLE = "aws:iam/role:Role"
-GROUP_POLICY = "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
-EPC = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-MODEL = "aws:sagemaker/model:Model"
-NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
+FG = tokens.SAGEMAKER_FEATURE_GROUP
+PIPELINE = tokens.SAGEMAKER_PIPELINE
+ROLE = tokens.IAM_ROLE
+GROUP_POLICY = tokens.SAGEMAKER_MODEL_PACKAGE_GROUP_POLICY
+EPC = tokens.SAGEMAKER_ENDPOINT_CONFIGURATION
+ENDPOINT = tokens.SAGEMAKER_ENDPOINT
+MODEL = tokens.SAGEMAKER_MODEL
+NOTEBOOK = tokens.SAGEMAKER_NOTEBOOK_INSTANCE
 
 
 def feature_group(**props):

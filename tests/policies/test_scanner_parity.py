@@ -11,26 +11,27 @@ from typing import Any
 
 import pytest
 
+from common import tokens
 from mlops.offline.plan import load_plan
 from mlops.policy.config import load_policy_config
 from mlops.policy.evaluate import evaluate, plan_resources
 
 ROOT = Path(__file__).resolve().parents[2]
-B = "aws:s3/bucket:Bucket"
-SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-VER = "aws:s3/bucketVersioning:BucketVersioning"
-PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-LOG = "aws:s3/bucketLogging:BucketLogging"
-OWN = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-LC = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-BP = "aws:s3/bucketPolicy:BucketPolicy"
-KEY = "aws:kms/key:Key"
-IAM_POLICY = "aws:iam/policy:Policy"
-ROLE = "aws:iam/role:Role"
-TOPIC = "aws:sns/topic:Topic"
-TP = "aws:sns/topicPolicy:TopicPolicy"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-LG = "aws:cloudwatch/logGroup:LogGroup"
+B = tokens.S3_BUCKET
+SSE = tokens.S3_BUCKET_SSE
+VER = tokens.S3_BUCKET_VERSIONING
+PAB = tokens.S3_BUCKET_PUBLIC_ACCESS_BLOCK
+LOG = tokens.S3_BUCKET_LOGGING
+OWN = tokens.S3_BUCKET_OWNERSHIP
+LC = tokens.S3_BUCKET_LIFECYCLE
+BP = tokens.S3_BUCKET_POLICY
+KEY = tokens.KMS_KEY
+IAM_POLICY = tokens.IAM_POLICY
+ROLE = tokens.IAM_ROLE
+TOPIC = tokens.SNS_TOPIC
+TP = tokens.SNS_TOPIC_POLICY
+ALARM = tokens.METRIC_ALARM
+LG = tokens.LOG_GROUP
 
 
 def r(token: str, name: str, **inputs: Any) -> dict[str, Any]:
@@ -268,13 +269,13 @@ CASES: list[tuple[str, str, str, list[dict[str, Any]], bool]] = [
     ("log group kept 30 days", "log-group-retention-kms", "lg",
      [r(LG, "lg", retentionInDays=30, kmsKeyId="arn:aws:kms:eu-west-1:1:key/k")], True),
     ("endpoint config without a key", "endpoint-config-kms", "ec",
-     [r("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "ec")], True),
+     [r(tokens.SAGEMAKER_ENDPOINT_CONFIGURATION, "ec")], True),
     ("model without network isolation", "model-network-isolation", "m",
-     [r("aws:sagemaker/model:Model", "m", enableNetworkIsolation=False)], True),
+     [r(tokens.SAGEMAKER_MODEL, "m", enableNetworkIsolation=False)], True),
     ("notebook without root", "notebook-no-root", "nb",
-     [r("aws:sagemaker/notebookInstance:NotebookInstance", "nb", rootAccess="Disabled")], False),
+     [r(tokens.SAGEMAKER_NOTEBOOK_INSTANCE, "nb", rootAccess="Disabled")], False),
     ("notebook root by default", "notebook-no-root", "nb",
-     [r("aws:sagemaker/notebookInstance:NotebookInstance", "nb")], True),
+     [r(tokens.SAGEMAKER_NOTEBOOK_INSTANCE, "nb")], True),
 ]
 
 
@@ -304,7 +305,7 @@ def test_bucket_known_only_by_its_logical_name(tmp_path):
 def test_unknown_reference_joined_through_plain_dependencies(tmp_path):
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
     bucket = r(B, "raw")
-    bucket["urn"] = "urn:pulumi:prod::mlops-platform::aws:s3/bucket:Bucket::raw"
+    bucket["urn"] = f"urn:pulumi:prod::mlops-platform::{tokens.S3_BUCKET}::raw"
     other = r(B, "other", bucket="other-name")
     versioning = {**r(VER, "raw-versioning", bucket=unknown,
                       versioningConfiguration={"status": "Suspended"}),

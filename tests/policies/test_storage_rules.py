@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from common import tokens
 from policies.core import Resource
 from tests.policies.helpers import (
     BUCKET,
@@ -172,7 +173,7 @@ def test_unknown_bucket_policy_cannot_be_evaluated():
 def test_access_log_target_must_be_a_stack_bucket():
     assert violations("s3-access-log-target", secure_buckets()) == []
     logs, data = bucket("logs"), bucket("data")
-    logging = res("aws:s3/bucketLogging:BucketLogging", "data-logging",
+    logging = res(tokens.S3_BUCKET_LOGGING, "data-logging",
                   {"bucket": data.props["bucket"], "targetBucket": "central-logs"},
                   deps={"bucket": [data]})
     assert violations("s3-access-log-target", [logs, data, logging]) == [
@@ -187,7 +188,7 @@ def test_access_log_target_must_be_a_stack_bucket():
 
 def test_unknown_log_target_cannot_be_evaluated():
     data = bucket("data")
-    logging = res("aws:s3/bucketLogging:BucketLogging", "data-logging",
+    logging = res(tokens.S3_BUCKET_LOGGING, "data-logging",
                   {"bucket": data.props["bucket"], "targetBucket": UNKNOWN},
                   deps={"bucket": [data]})
     assert unknowns("s3-access-log-target", [data, logging]) == [
@@ -195,7 +196,7 @@ def test_unknown_log_target_cannot_be_evaluated():
     assert violations("s3-access-logging", [data, logging]) == []
 
 
-POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+POLICY = tokens.S3_BUCKET_POLICY
 
 
 def test_no_public_policy():
@@ -220,7 +221,7 @@ def test_no_public_policy():
 
 
 def test_no_public_acl():
-    acl = "aws:s3/bucketAcl:BucketAcl"
+    acl = tokens.S3_BUCKET_ACL
     assert violations("s3-no-public-acl", [res(acl, "a", {"acl": "private"})]) == []
     assert violations("s3-no-public-acl", [res(acl, "a", {"acl": "public-read"})]) == [
         "a: canned ACL public-read makes the bucket public"]
@@ -233,7 +234,7 @@ def test_no_public_acl():
 def test_stateful_protected():
     good = res(BUCKET, "b", {"bucket": "x", "forceDestroy": False}, protect=True, retain=True)
     bad = res(BUCKET, "b", {"bucket": "x", "forceDestroy": True})
-    key = res("aws:kms/key:Key", "k", {}, protect=True, retain=None)  # retain not visible
+    key = res(tokens.KMS_KEY, "k", {}, protect=True, retain=None)  # retain not visible
     assert violations("stateful-protected", [good, key]) == []
     assert violations("stateful-protected", [bad]) == [
         "b: resource is not protected (protect=True)",
@@ -285,8 +286,8 @@ def test_inline_public_acl_and_policy_on_the_bucket():
 
 
 def test_deprecated_v2_types_are_the_same_resources():
-    b = res("aws:s3/bucketV2:BucketV2", "legacy", {"bucket": "legacy"})
-    v = res("aws:s3/bucketVersioningV2:BucketVersioningV2", "legacy-versioning",
+    b = res(tokens.S3_BUCKET_V2, "legacy", {"bucket": "legacy"})
+    v = res(tokens.S3_BUCKET_VERSIONING_V2, "legacy-versioning",
             {"bucket": "legacy", "versioningConfiguration": {"status": "Suspended"}},
             deps={"bucket": [b]})
     assert violations("s3-versioning", [b, v]) == [
@@ -295,7 +296,7 @@ def test_deprecated_v2_types_are_the_same_resources():
 
 
 def test_object_kms():
-    obj = "aws:s3/bucketObjectv2:BucketObjectv2"
+    obj = tokens.S3_BUCKET_OBJECT
     ok = res(obj, "code", {"bucket": "b", "key": "k", "serverSideEncryption": "aws:kms",
                            "kmsKeyId": "arn:aws:kms:eu-west-1:1:key/x"})
     bare = res(obj, "code", {"bucket": "b", "key": "k", "serverSideEncryption": "AES256"})

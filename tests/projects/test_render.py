@@ -128,9 +128,10 @@ def test_warm_preview_does_not_import_the_sdk(tmp_root):
     script = textwrap.dedent(f"""
         import sys
         from pathlib import Path
+        from common import tokens
         from mlops.offline.runtime import build_plan
         plan = build_plan(Path({str(tmp_root)!r}), "prod")
-        assert plan.of_type("aws:sagemaker/pipeline:Pipeline"), "no pipelines"
+        assert plan.of_type(tokens.SAGEMAKER_PIPELINE), "no pipelines"
         assert not [m for m in sys.modules if m.startswith("sagemaker")], "SDK imported"
     """)
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, timeout=120)

@@ -6,17 +6,18 @@ import json
 
 import pytest
 
+from common import tokens
 from tests.conftest import SHIPPED_STACKS
 
-FG = "aws:sagemaker/featureGroup:FeatureGroup"
-PIPELINE = "aws:sagemaker/pipeline:Pipeline"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ROLE = "aws:iam/role:Role"
-CODE = "aws:s3/bucketObjectv2:BucketObjectv2"
-KEY = "aws:kms/key:Key"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+FG = tokens.SAGEMAKER_FEATURE_GROUP
+PIPELINE = tokens.SAGEMAKER_PIPELINE
+SCHEDULE = tokens.SCHEDULE
+ALARM = tokens.METRIC_ALARM
+ROLE_POLICY = tokens.IAM_ROLE_POLICY
+ROLE = tokens.IAM_ROLE
+CODE = tokens.S3_BUCKET_OBJECT
+KEY = tokens.KMS_KEY
+DASHBOARD = tokens.DASHBOARD
 
 
 def key_arn(plan) -> str:
@@ -97,7 +98,7 @@ def test_pipelines_schedules_and_alarms(plans, stack):
         trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
         assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
         # the schedule is encrypted with the environment key, which its role may only decrypt
-        (key,) = plan.of_type("aws:kms/key:Key")
+        (key,) = plan.of_type(tokens.KMS_KEY)
         assert key.urn in schedule.property_dependencies["kmsKeyArn"]
         key_arn = schedule.inputs["kmsKeyArn"]
         assert key_arn.startswith("arn:aws:kms:eu-west-1:123456789012:key/")

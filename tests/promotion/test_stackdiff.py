@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from common import tokens
 from mlops.offline.plan import Plan, PlanResource
 from mlops.ops.stackdiff import Substitution, diff_plans, normalize
 
@@ -21,7 +22,7 @@ def _plan(stack: str, resources: list[PlanResource]) -> Plan:
     return Plan(stack=stack, project="p", resources=resources)
 
 
-def _res(name: str, type_: str = "aws:s3/bucket:Bucket", protect: bool = False,
+def _res(name: str, type_: str = tokens.S3_BUCKET, protect: bool = False,
          **inputs: object) -> PlanResource:
     return PlanResource(urn=f"urn:{name}", type=type_, name=name, inputs=inputs, protect=protect)
 
@@ -39,24 +40,24 @@ def test_names_arns_accounts_regions_and_ids_are_normalized() -> None:
 def test_added_removed_changed_and_expected() -> None:
     a = _plan("staging", [
         _res("raw", bucket="mlops-staging-raw-111111111111-eu-west-1", forceDestroy=True),
-        _res("lifecycle", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        _res("lifecycle", tokens.S3_BUCKET_LIFECYCLE,
              rules=[{"noncurrentVersionExpiration": {"noncurrentDays": 30.0}}]),
-        _res("policy", "aws:s3/bucketPolicy:BucketPolicy", policy=json.dumps(
+        _res("policy", tokens.S3_BUCKET_POLICY, policy=json.dumps(
             {"Statement": [{"Effect": "Allow", "Resource": "arn:aws:s3:::mlops-staging-raw/*"}]})),
-        _res("pipeline", "aws:sagemaker/pipeline:Pipeline", definition=json.dumps(
+        _res("pipeline", tokens.SAGEMAKER_PIPELINE, definition=json.dumps(
             {"InstanceType": "ml.m5.large", "Types": ["ml.m5.large"], "Isolated": False})),
-        _res("only-staging", "aws:sns/topic:Topic"),
+        _res("only-staging", tokens.SNS_TOPIC),
     ])
     b = _plan("prod", [
         _res("raw", protect=True, bucket="mlops-prod-raw-222222222222-us-east-1", forceDestroy=False),
-        _res("lifecycle", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        _res("lifecycle", tokens.S3_BUCKET_LIFECYCLE,
              rules=[{"noncurrentVersionExpiration": {"noncurrentDays": 90.0}}]),
-        _res("policy", "aws:s3/bucketPolicy:BucketPolicy", policy=json.dumps(
+        _res("policy", tokens.S3_BUCKET_POLICY, policy=json.dumps(
             {"Statement": [{"Effect": "Deny", "Resource": "arn:aws:s3:::mlops-prod-raw/*"}]})),
-        _res("pipeline", "aws:sagemaker/pipeline:Pipeline", definition=json.dumps(
+        _res("pipeline", tokens.SAGEMAKER_PIPELINE, definition=json.dumps(
             {"InstanceType": "ml.m5.xlarge", "Types": ["ml.m5.xlarge", "ml.m5.2xlarge"],
              "Isolated": True})),
-        _res("only-prod", "aws:sns/topicSubscription:TopicSubscription", protocol="https"),
+        _res("only-prod", tokens.SNS_TOPIC_SUBSCRIPTION, protocol="https"),
     ])
     result = diff_plans(a, b, A, B)
     summary = {(r.name, r.status): [(c.path, c.a, c.b) for c in r.changes]
@@ -109,7 +110,7 @@ def test_cli_stacks_diff(root: Path, shipped, monkeypatch: pytest.MonkeyPatch) -
     runner = CliRunner()
     result = runner.invoke(app, ["stacks", "diff", "staging", "prod"])
     assert result.exit_code == 0, result.output
-    assert "+ aws:sns/topicSubscription:TopicSubscription monitoring-https-0  (only in prod)" \
+    assert f"+ {tokens.SNS_TOPIC_SUBSCRIPTION} monitoring-https-0  (only in prod)" \
         in result.stdout
     assert "expected per-environment differences hidden" in result.stdout
     full = runner.invoke(app, ["stacks", "diff", "staging", "prod", "--json"])

@@ -16,13 +16,12 @@ MLOPS = [sys.executable, "-m", "mlops.cli"]
 
 @pytest.fixture
 def moto_backend() -> Iterator[None]:
-    """A fresh in-process moto backend, with the sandbox's policy-evaluation patch."""
+    """A fresh in-process moto backend with the sandbox's patches, removed afterwards."""
     from moto import mock_aws
 
     from mlops.sandbox import moto_patches
 
-    moto_patches.install()
-    with mock_aws():
+    with moto_patches.installed(), mock_aws():
         yield
 
 

@@ -12,18 +12,14 @@ import pulumi
 import pytest
 from pulumi.runtime import MockResourceArgs
 
-from mlops.offline.engine import (
-    APPLIED,
-    CAVEATS,
-    CREATED,
-    FAILED,
-    HANDLERS,
-    NOT_SIMULATED,
-    Ctx,
-    MotoCloud,
-    apply_stack,
-)
-from mlops.offline.fakes import Cloud
+from common import tokens
+from mlops.offline.cloud import Cloud
+from mlops.sandbox.engine import APPLIED, CREATED, FAILED, NOT_SIMULATED, MotoCloud, apply_stack
+from mlops.sandbox.handlers import Ctx
+from mlops.specs import REGISTRY, NotSimulated
+
+# Types whose spec has a sandbox handler (the others say why they are not simulated).
+HANDLED = {t for t, spec in REGISTRY.items() if not isinstance(spec.sandbox, NotSimulated)}
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -46,10 +42,13 @@ def register(cloud: MotoCloud, token: str, name: str, inputs: dict) -> tuple[str
 
 # --- every type the platform creates ------------------------------------------------------------
 
-def test_every_type_of_the_shipped_stacks_has_a_handler(plans) -> None:
+def test_every_type_of_the_shipped_stacks_is_simulated_or_says_why(plans) -> None:
     types = {t for plan in plans.values() for t in plan.type_counts()}
     assert types, "the shipped stacks create resources"
-    assert sorted(types - set(HANDLERS)) == []
+    assert sorted(types - set(REGISTRY)) == []
+    for token in types - HANDLED:
+        sandbox = REGISTRY[token].sandbox
+        assert isinstance(sandbox, NotSimulated) and sandbox.reason, token
 
 
 KMS_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -65,23 +64,23 @@ LOGS = "logs-123456789012-eu-west-1"
 
 def _prereqs(cloud: MotoCloud) -> dict[str, str]:
     """What dependent resources point at, created through the engine itself."""
-    _, key = register(cloud, "aws:kms/key:Key", "k", {
+    _, key = register(cloud, tokens.KMS_KEY, "k", {
         "description": "k", "enableKeyRotation": True, "policy": KMS_POLICY,
         "keyUsage": "ENCRYPT_DECRYPT", "customerMasterKeySpec": "SYMMETRIC_DEFAULT"})
-    register(cloud, "aws:s3/bucket:Bucket", "b", {"bucket": BUCKET})
-    register(cloud, "aws:s3/bucket:Bucket", "l", {"bucket": LOGS})
-    register(cloud, "aws:s3/bucketPolicy:BucketPolicy", "lp", {"bucket": LOGS, "policy": json.dumps({
+    register(cloud, tokens.S3_BUCKET, "b", {"bucket": BUCKET})
+    register(cloud, tokens.S3_BUCKET, "l", {"bucket": LOGS})
+    register(cloud, tokens.S3_BUCKET_POLICY, "lp", {"bucket": LOGS, "policy": json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
              "Resource": f"arn:aws:s3:::{LOGS}/*",
              "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
             {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
              "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{LOGS}/*"}]})})
-    register(cloud, "aws:iam/role:Role", "r", {"name": "r", "assumeRolePolicy": TRUST})
-    _, topic = register(cloud, "aws:sns/topic:Topic", "t", {"name": "t"})
-    register(cloud, "aws:cloudwatch/eventRule:EventRule", "rule", {
+    register(cloud, tokens.IAM_ROLE, "r", {"name": "r", "assumeRolePolicy": TRUST})
+    _, topic = register(cloud, tokens.SNS_TOPIC, "t", {"name": "t"})
+    register(cloud, tokens.EVENT_RULE, "rule", {
         "name": "rule", "eventPattern": json.dumps({"source": ["aws.sagemaker"]})})
-    register(cloud, "aws:sagemaker/modelPackageGroup:ModelPackageGroup", "g", {
+    register(cloud, tokens.SAGEMAKER_MODEL_PACKAGE_GROUP, "g", {
         "modelPackageGroupName": "g"})
     policy = client("iam").create_policy(PolicyName="managed", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
@@ -93,74 +92,74 @@ def _samples(p: dict[str, str]) -> dict[str, tuple[dict, Any]]:
     """token -> (camelCase inputs as Pulumi sends them, check through plain boto3)."""
     s3, sm = client("s3"), client("sagemaker")
     return {
-        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (
+        tokens.S3_BUCKET_OWNERSHIP: (
             {"bucket": BUCKET, "rule": {"objectOwnership": "BucketOwnerEnforced"}},
             lambda: s3.get_bucket_ownership_controls(Bucket=BUCKET)["OwnershipControls"][
                 "Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"),
-        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
+        tokens.S3_BUCKET_PUBLIC_ACCESS_BLOCK: (
             {"bucket": BUCKET, "blockPublicAcls": True, "blockPublicPolicy": True,
              "ignorePublicAcls": True, "restrictPublicBuckets": True},
             lambda: all(s3.get_public_access_block(Bucket=BUCKET)[
                 "PublicAccessBlockConfiguration"].values())),
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        tokens.S3_BUCKET_SSE: (
             {"bucket": BUCKET, "rules": [{"bucketKeyEnabled": True,
                                           "applyServerSideEncryptionByDefault": {
                                               "sseAlgorithm": "aws:kms",
                                               "kmsMasterKeyId": p["keyArn"]}}]},
             lambda: s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"][
                 "Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == p["keyArn"]),
-        "aws:s3/bucketVersioning:BucketVersioning": (
+        tokens.S3_BUCKET_VERSIONING: (
             {"bucket": BUCKET, "versioningConfiguration": {"status": "Enabled"}},
             lambda: s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"),
-        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
+        tokens.S3_BUCKET_LIFECYCLE: (
             {"bucket": BUCKET, "rules": [{
                 "id": "r", "status": "Enabled", "filter": {"prefix": ""},
                 "noncurrentVersionExpiration": {"noncurrentDays": 7.0},
                 "abortIncompleteMultipartUpload": {"daysAfterInitiation": 3.0}}]},
             lambda: s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"][0][
                 "NoncurrentVersionExpiration"]["NoncurrentDays"] == 7),
-        "aws:s3/bucketLogging:BucketLogging": (
+        tokens.S3_BUCKET_LOGGING: (
             {"bucket": BUCKET, "targetBucket": LOGS, "targetPrefix": f"{BUCKET}/"},
             lambda: s3.get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"]["TargetBucket"] == LOGS),
-        "aws:s3/bucketObjectv2:BucketObjectv2": (
+        tokens.S3_BUCKET_OBJECT: (
             {"bucket": BUCKET, "key": "code/train.py", "source": pulumi.StringAsset("print(1)\n"),
              "serverSideEncryption": "aws:kms", "kmsKeyId": p["keyArn"],
              "tags": {"mlops:project": "churn"}},
             lambda: s3.get_object(Bucket=BUCKET, Key="code/train.py")["Body"].read()
             == b"print(1)\n" and len(s3.list_object_versions(Bucket=BUCKET,
                                                                Prefix="code/")["Versions"]) == 1),
-        "aws:kms/alias:Alias": (
+        tokens.KMS_ALIAS: (
             {"name": "alias/sample", "targetKeyId": p["key"]},
             lambda: any(a["AliasName"] == "alias/sample" and a["TargetKeyId"] == p["key"]
                         for a in client("kms").list_aliases()["Aliases"])),
-        "aws:iam/rolePolicy:RolePolicy": (
+        tokens.IAM_ROLE_POLICY: (
             {"role": "r", "name": "inline", "policy": json.dumps({
                 "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
                                                         "Action": "s3:ListBucket",
                                                         "Resource": "*"}]})},
             lambda: client("iam").list_role_policies(RoleName="r")["PolicyNames"] == ["inline"]),
-        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (
+        tokens.IAM_ROLE_POLICY_ATTACHMENT: (
             {"role": "r", "policyArn": p["policy"]},
             lambda: len(client("iam").list_attached_role_policies(RoleName="r")[
                 "AttachedPolicies"]) == 1),
-        "aws:sns/topicPolicy:TopicPolicy": (
+        tokens.SNS_TOPIC_POLICY: (
             {"arn": p["topic"], "policy": json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Sid": "Mine", "Effect": "Allow", "Principal": {"AWS": ACCOUNT},
                 "Action": "sns:Publish", "Resource": p["topic"]}]})},
             lambda: "Mine" in client("sns").get_topic_attributes(TopicArn=p["topic"])[
                 "Attributes"]["Policy"]),
-        "aws:sns/topicSubscription:TopicSubscription": (
+        tokens.SNS_TOPIC_SUBSCRIPTION: (
             {"topic": p["topic"], "protocol": "email", "endpoint": "a@example.com"},
             lambda: client("sns").list_subscriptions_by_topic(TopicArn=p["topic"])[
                 "Subscriptions"][0]["Endpoint"] == "a@example.com"),
-        "aws:cloudwatch/eventTarget:EventTarget": (
+        tokens.EVENT_TARGET: (
             {"rule": "rule", "arn": p["topic"]},
             lambda: client("events").list_targets_by_rule(Rule="rule")["Targets"][0]["Arn"]
             == p["topic"]),
-        "aws:cloudwatch/dashboard:Dashboard": (
+        tokens.DASHBOARD: (
             {"dashboardName": "d", "dashboardBody": json.dumps({"widgets": []})},
             lambda: client("cloudwatch").get_dashboard(DashboardName="d")["DashboardName"] == "d"),
-        "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        tokens.METRIC_ALARM: (
             {"name": "a", "comparisonOperator": "GreaterThanOrEqualToThreshold",
              "evaluationPeriods": 1.0, "metricName": "ExecutionFailed",
              "namespace": "AWS/Sagemaker/ModelBuildingPipeline", "period": 300.0,
@@ -168,11 +167,11 @@ def _samples(p: dict[str, str]) -> dict[str, tuple[dict, Any]]:
              "dimensions": {"PipelineName": "mlops-test-churn"}},
             lambda: client("cloudwatch").describe_alarms(AlarmNames=["a"])["MetricAlarms"][0][
                 "AlarmActions"] == [p["topic"]]),
-        "aws:cloudwatch/logGroup:LogGroup": (
+        tokens.LOG_GROUP: (
             {"name": "/aws/sagemaker/test", "retentionInDays": 30.0},
             lambda: client("logs").describe_log_groups(logGroupNamePrefix="/aws/sagemaker/test")[
                 "logGroups"][0]["retentionInDays"] == 30),
-        "aws:sagemaker/featureGroup:FeatureGroup": (
+        tokens.SAGEMAKER_FEATURE_GROUP: (
             {"featureGroupName": "fg", "recordIdentifierFeatureName": "customer_id",
              "eventTimeFeatureName": "event_time", "roleArn": ROLE_ARN,
              "featureDefinitions": [{"featureName": "customer_id", "featureType": "String"},
@@ -185,12 +184,12 @@ def _samples(p: dict[str, str]) -> dict[str, tuple[dict, Any]]:
                                    "securityConfig": {"kmsKeyId": p["keyArn"]}}},
             lambda: len(sm.describe_feature_group(FeatureGroupName="fg")[
                 "FeatureDefinitions"]) == 3),
-        "aws:sagemaker/pipeline:Pipeline": (
+        tokens.SAGEMAKER_PIPELINE: (
             {"pipelineName": "pl", "pipelineDisplayName": "pl", "roleArn": ROLE_ARN,
              "pipelineDefinition": json.dumps({"Version": "2020-12-01", "Steps": []}),
              "parallelismConfiguration": {"maxParallelExecutionSteps": 2.0}},
             lambda: sm.describe_pipeline(PipelineName="pl")["RoleArn"] == ROLE_ARN),
-        "aws:scheduler/schedule:Schedule": (
+        tokens.SCHEDULE: (
             {"name": "nightly", "scheduleExpression": "cron(0 2 * * ? *)",
              "flexibleTimeWindow": {"mode": "OFF"},
              "target": {"arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/pl",
@@ -202,19 +201,19 @@ def _samples(p: dict[str, str]) -> dict[str, tuple[dict, Any]]:
     }
 
 
-TESTED_DIRECTLY = {"aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:iam/role:Role",
-                   "aws:sns/topic:Topic", "aws:cloudwatch/eventRule:EventRule",
-                   "aws:s3/bucketPolicy:BucketPolicy",
-                   "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
-                   "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"}
+TESTED_DIRECTLY = {tokens.S3_BUCKET, tokens.KMS_KEY, tokens.IAM_ROLE,
+                   tokens.SNS_TOPIC, tokens.EVENT_RULE,
+                   tokens.S3_BUCKET_POLICY,
+                   tokens.SAGEMAKER_MODEL_PACKAGE_GROUP,
+                   tokens.SAGEMAKER_MODEL_PACKAGE_GROUP_POLICY}
 
 
 def test_samples_cover_every_handler() -> None:
     sampled = set(_samples({"key": "", "keyArn": "", "topic": "", "policy": ""}))
-    assert sampled | TESTED_DIRECTLY == set(HANDLERS)
+    assert sampled | TESTED_DIRECTLY == HANDLED | {tokens.SAGEMAKER_MODEL_PACKAGE_GROUP_POLICY}
 
 
-@pytest.mark.parametrize("token", sorted(set(HANDLERS) - TESTED_DIRECTLY))
+@pytest.mark.parametrize("token", sorted(HANDLED - TESTED_DIRECTLY))
 def test_engine_creates_each_type(moto_backend, token: str) -> None:
     cloud = engine()
     prereqs = _prereqs(cloud)
@@ -222,7 +221,7 @@ def test_engine_creates_each_type(moto_backend, token: str) -> None:
     physical, outputs = register(cloud, token, "sample", inputs)
     outcome = cloud.outcomes[-1]
     assert (outcome.type, outcome.status) == (token, CREATED)
-    assert outcome.detail == CAVEATS.get(token, "")
+    assert outcome.detail == REGISTRY[token].caveat
     assert physical and outputs
     assert check(), f"{token} is not visible through boto3"
     register(cloud, token, "sample", inputs)  # idempotent: applied again, nothing new
@@ -248,19 +247,19 @@ def test_prerequisite_types_are_real(moto_backend) -> None:
 
 def test_moto_gaps_and_unknown_types_are_listed_not_dropped(moto_backend) -> None:
     cloud = engine()
-    _, outputs = register(cloud, "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
+    _, outputs = register(cloud, tokens.SAGEMAKER_MODEL_PACKAGE_GROUP_POLICY,
                           "gp", {"modelPackageGroupName": "g", "resourcePolicy": "{}"})
-    _, vpc = register(cloud, "aws:ec2/vpc:Vpc", "net", {"cidrBlock": "10.0.0.0/16"})
+    _, vpc = register(cloud, tokens.EC2_VPC, "net", {"cidrBlock": "10.0.0.0/16"})
     policy, unknown = cloud.outcomes
     assert (policy.status, unknown.status) == (NOT_SIMULATED, NOT_SIMULATED)
     assert "PutModelPackageGroupPolicy" in policy.detail
-    assert "no sandbox handler" in unknown.detail
+    assert "no spec for this type" in unknown.detail
     assert vpc["cidrBlock"] == "10.0.0.0/16"  # dependents still get the inputs back
 
 
 def test_a_failing_call_is_reported_as_failed(moto_backend) -> None:
     cloud = engine()
-    register(cloud, "aws:iam/rolePolicy:RolePolicy", "p",
+    register(cloud, tokens.IAM_ROLE_POLICY, "p",
              {"role": "missing", "name": "x", "policy": "{}"})
     assert cloud.outcomes[0].status == FAILED
     assert "NoSuchEntity" in cloud.outcomes[0].detail
@@ -326,7 +325,7 @@ def test_dev_as_aws_apis_report_it(dev) -> None:
         assert sm.describe_model_package_group(ModelPackageGroupName=group)
     listed = {g["FeatureGroupName"] for g in sm.list_feature_groups()["FeatureGroupSummaries"]}
     assert listed == set(outputs["featureGroups"].values())
-    for resource in dev.plan.of_type("aws:sagemaker/featureGroup:FeatureGroup"):
+    for resource in dev.plan.of_type(tokens.SAGEMAKER_FEATURE_GROUP):
         found = sm.describe_feature_group(FeatureGroupName=resource.inputs["featureGroupName"])
         offline = found["OfflineStoreConfig"]
         assert offline["S3StorageConfig"]["KmsKeyId"] == key_arn
@@ -342,7 +341,7 @@ def test_dev_as_aws_apis_report_it(dev) -> None:
     cw = client("cloudwatch")
     assert cw.get_dashboard(DashboardName="mlops-dev")["DashboardName"] == "mlops-dev"
     # Alarms (the projects' alarms, when the stack has them) report the actions the program set.
-    for alarm in dev.plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+    for alarm in dev.plan.of_type(tokens.METRIC_ALARM):
         found = cw.describe_alarms(AlarmNames=[alarm.inputs["name"]])["MetricAlarms"][0]
         assert found["AlarmActions"] == alarm.inputs.get("alarmActions", [])
 
