@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from common import tokens
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from common import tokens
 from policies.core import CannotEvaluate, Finding, Resource, Rule, canonical, malformed
 
 # Findings of a stack rule that are not about one resource are attached to the stack.

@@ -13,14 +13,14 @@
 
 from __future__ import annotations
 
-from common import tokens
-
 import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from common import tokens
 
 PROJECT = "mlops-platform"
 
