@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from pathlib import Path
+import traceback
 from typing import Annotated
 
 import typer
 
-from infra.config import SettingsError
-from mlops.console import err, fail, out
-from mlops.errors import EXIT_USAGE, UsageError
+from mlops.commands.common import StackOpt, group, project_root
+from mlops.console import fail, out
+from mlops.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, classify
 
-# The project root (Pulumi.yaml, stacks/, pipelines/); MLOPS_ROOT points elsewhere, e.g. in tests.
-ROOT = Path(os.environ.get("MLOPS_ROOT") or Path(__file__).resolve().parent.parent)
+app = group("mlops-platform: offline previews, policy checks, sandbox and day-2 operations.",
+            name="mlops", epilog="Exit codes: 0 done; 1 a check failed or an AWS operation "
+                                 "failed; 2 bad input (arguments, stack files, project "
+                                 "manifests, plan files, AWS credentials).")
 
-app = typer.Typer(
-    name="mlops",
-    help="mlops-platform: offline previews, policy checks, sandbox and day-2 operations.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 
 @app.callback()
 def _root() -> None:
     """mlops-platform: offline previews, policy checks, sandbox and day-2 operations."""
-
-
-StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml.")]
 
 
 @app.command()
@@ -38,11 +31,10 @@ def preview(
     as_json: Annotated[bool, typer.Option("--json", help="Print the Plan as JSON.")] = False,
 ) -> None:
     """Run the program offline (Pulumi mocks, no AWS, no CLI) and show what it would create."""
-    from mlops.offline.runtime import build_plan
+    from mlops.commands.common import plan_for
     from mlops.render import plan_tree, type_table
 
-    with err.status(f"running the program for stack {stack} offline"):
-        plan = build_plan(ROOT, stack)
+    plan = plan_for(stack)
     if as_json:
         sys.stdout.write(plan.to_json() + "\n")
         return
@@ -55,7 +47,7 @@ def up(stack: StackOpt) -> None:
     """Deploy a stack with the real Pulumi CLI and the policy pack (needs AWS credentials)."""
     from mlops.deploy import run_pulumi
 
-    raise typer.Exit(run_pulumi(ROOT, "up", stack))
+    raise typer.Exit(run_pulumi(project_root(), "up", stack))
 
 
 @app.command()
@@ -63,7 +55,7 @@ def destroy(stack: StackOpt) -> None:
     """Destroy a non-prod stack with the real Pulumi CLI. Prod stacks are refused."""
     from mlops.deploy import run_pulumi
 
-    raise typer.Exit(run_pulumi(ROOT, "destroy", stack))
+    raise typer.Exit(run_pulumi(project_root(), "destroy", stack))
 
 
 # Sub-command groups: name -> module exposing a `typer.Typer` called `app`. Each module keeps
@@ -76,15 +68,11 @@ SUBCOMMANDS = {
     "models": "mlops.commands.models",
     "stacks": "mlops.commands.stacks",
 }
-
-
 # Top-level commands that live in their own module: name -> (module, function).
 TOP_LEVEL = {"demo": ("mlops.commands.demo", "demo")}
 
 
 def _add_subcommands() -> None:
-    import importlib
-
     for name, (module, function) in TOP_LEVEL.items():
         app.command(name)(getattr(importlib.import_module(module), function))
     for name, module in SUBCOMMANDS.items():
@@ -95,27 +83,35 @@ _add_subcommands()
 
 
 def main() -> None:
-    """Console-script entry: one-line errors and exit codes, never a traceback.
+    """Console-script entry: one-line errors and the exit codes of :mod:`mlops.errors`.
 
-    Argument errors (click's, raised as ``typer.TyperException``), and errors in the input a
-    command reads (stack files, manifests, plans), are one line on stderr and exit 2; a group
-    called without a command prints its help and exits 2.
+    Argument errors (click's, raised as ``typer.TyperException``) are one line on stderr and
+    exit 2; a group called without a command prints its help on stdout and exits 2.
     """
     try:
         code = app(prog_name="mlops", standalone_mode=False)
     except typer.TyperException as exc:
-        message = exc.format_message().strip()
-        if message:  # empty when a group without a command has printed its help already
-            ctx = getattr(exc, "ctx", None)
-            path = ctx.command_path if ctx is not None else "mlops"
-            fail(f"{path}: {message} (see {path} --help)")
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # a bare group
+            out.print(ctx.get_help(), markup=False)
+            sys.exit(EXIT_USAGE)
+        path = ctx.command_path if ctx is not None else "mlops"
+        fail(f"{path}: {exc.format_message().strip()} (see {path} --help)")
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        fail("aborted")
-        sys.exit(130)
-    except (SettingsError, UsageError) as exc:
-        fail(str(exc))
-        sys.exit(EXIT_USAGE)
+    except (typer.Abort, KeyboardInterrupt):
+        fail("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        known = classify(exc)
+        if known is None:
+            if os.environ.get("MLOPS_DEBUG"):
+                traceback.print_exc()
+            fail(f"internal error: {type(exc).__name__}: {exc} (a bug: MLOPS_DEBUG=1 shows the "
+                 "traceback)")
+            sys.exit(EXIT_CHECK_FAILED)
+        code, message = known
+        fail(message)
+        sys.exit(code)
     sys.exit(code if isinstance(code, int) else 0)
 
 

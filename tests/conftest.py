@@ -43,7 +43,7 @@ def run_cli(monkeypatch, capsys, root: Path | None, *args: str) -> tuple[int, st
     from mlops import cli
 
     if root is not None:
-        monkeypatch.setattr(cli, "ROOT", root)
+        monkeypatch.setenv("MLOPS_ROOT", str(root))
     monkeypatch.setattr(sys, "argv", ["mlops", *args])
     capsys.readouterr()  # drop what earlier steps of the test printed
     with pytest.raises(SystemExit) as exit_info:

@@ -25,6 +25,7 @@ import typer
 
 from common import tokens
 from mlops.console import err, out
+from mlops.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED
 
 DEMO_STACKS = ("dev", "staging", "prod")
 PROJECT = "churn"
@@ -293,7 +294,7 @@ def inventory(demo: Demo):  # type: ignore[no-untyped-def]
 
 def demo() -> None:
     """Show the whole platform working on a local simulated AWS (no account needed)."""
-    from mlops.cli import ROOT
+    from mlops.commands.common import project_root
     from mlops.console import fail
     from mlops.sandbox import server
 
@@ -301,17 +302,18 @@ def demo() -> None:
     out.print("[bold]mlops-platform demo[/bold]: everything below runs against a local moto "
               "server, no AWS account involved.")
     try:
-        context, results = run_demo(ROOT)
+        context, results = run_demo(project_root())
     except KeyboardInterrupt:
         fail("demo interrupted; the sandbox keeps what was done (mlops sandbox down to stop it)")
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as exc:  # a demo step broke: one line, not a traceback
-        from mlops.errors import UsageError
+        from mlops.errors import EXIT_USAGE, classify
 
-        if isinstance(exc, UsageError):
-            raise
-        fail(f"demo step failed: {exc}")
-        raise typer.Exit(1) from None
+        known = classify(exc)
+        if known is not None and known[0] == EXIT_USAGE:
+            raise  # bad input (a stack file, a manifest): the usual one line and exit 2
+        fail(f"demo step failed: {known[1] if known else exc}")
+        raise typer.Exit(EXIT_CHECK_FAILED) from None
     out.print()
     out.print(summary(results))
     if context.counts:

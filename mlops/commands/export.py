@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated
 
-import typer
-
+from mlops.commands.common import OutputOpt, PlanOpt, StackOpt, group, plan_for, project_root
 from mlops.console import err
-from mlops.errors import UsageError
 
-app = typer.Typer(
-    help="Export a stack's offline Plan (Terraform plan JSON for Checkov and other scanners).",
-    no_args_is_help=True,
-)
+app = group("Export a stack's offline Plan (Terraform plan JSON for Checkov and other scanners).")
 
 
 @app.callback()
@@ -23,30 +16,17 @@ def _group() -> None:
 
 
 @app.command("terraform-plan")
-def terraform_plan(
-    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack to export.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write here instead of stdout.")] = None,
-    plan_file: Annotated[Path | None, typer.Option(
-        "--plan", help="Export a saved Plan (mlops preview --json) instead of running the program.",
-    )] = None,
-) -> None:
-    """Write the Plan as Terraform plan JSON (`checkov --framework terraform_plan -f FILE`)."""
-    from mlops.cli import ROOT
-    from mlops.commands.policy import write_output
-    from mlops.export.terraform import to_terraform_plan
-    from mlops.offline.plan import PlanFileError, load_plan
-    from mlops.offline.runtime import build_plan, load_settings
+def terraform_plan(stack: StackOpt, output: OutputOpt = None, plan_file: PlanOpt = None) -> None:
+    """Write the Plan as Terraform plan JSON, for Checkov and other plan scanners.
 
-    settings, _ = load_settings(ROOT, stack)
-    if plan_file is not None:
-        try:
-            plan = load_plan(plan_file, stack)
-        except PlanFileError as exc:
-            raise UsageError(str(exc)) from None
-    else:
-        with err.status(f"running the program for stack {stack} offline"):
-            plan = build_plan(ROOT, stack)
+    Then: checkov --framework terraform_plan -f FILE
+    """
+    from mlops.commands.common import write_output
+    from mlops.export.terraform import to_terraform_plan
+    from mlops.offline.runtime import load_settings
+
+    settings, _ = load_settings(project_root(), stack)
+    plan = plan_for(stack, plan_file)
     document = to_terraform_plan(plan, settings.region, settings.default_tags)
     write_output(json.dumps(document, indent=2) + "\n", output)
     if output is not None:

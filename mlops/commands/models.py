@@ -32,9 +32,9 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _root() -> Path:
-    from mlops.cli import ROOT
+    from mlops.commands.common import project_root
 
-    return ROOT
+    return project_root()
 
 
 @contextmanager

@@ -4,45 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mlops.commands.common import EndpointOpt, ExitCodeOpt, StackOpt, group, project_root
 from mlops.console import err, out
-from mlops.errors import UsageError
+from mlops.errors import EXIT_CHECK_FAILED, UsageError
 
 if TYPE_CHECKING:
     from mlops.ops.pipelines import Prepared
 
-app = typer.Typer(
-    help="ML projects under pipelines/: scaffold, validate, render, diff, submit, status.",
-    no_args_is_help=True,
-)
+app = group("ML projects under pipelines/: scaffold, validate, render, diff, submit, status.")
 
 SCHEMA_FILE = "docs/project.schema.json"
 SHIPPED_STACKS = ("dev", "staging", "prod")
 
-StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack: stacks/Pulumi.NAME.yaml.")]
-EndpointOpt = Annotated[str | None, typer.Option(
-    "--endpoint-url", help="AWS endpoint (e.g. the local sandbox); default AWS_ENDPOINT_URL.")]
-NameArg = Annotated[str, typer.Argument(help="Project folder under pipelines/.")]
-
-
-def _root() -> Path:
-    from mlops.cli import ROOT
-
-    return ROOT
-
-
-def _aws(call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run an AWS operation; botocore failures become one line (exit 2)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return call(*args, **kwargs)
-    except (BotoCoreError, ClientError) as exc:
-        raise UsageError(f"AWS request failed: {exc}") from None
+NameArg = Annotated[str, typer.Argument(metavar="PROJECT", help="Project folder under pipelines/.")]
 
 
 @app.command()
@@ -58,14 +36,14 @@ def schema(
     if stdout:
         sys.stdout.write(text)
         return
-    path = _root() / SCHEMA_FILE
+    path = project_root() / SCHEMA_FILE
     current = path.read_text(encoding="utf-8") if path.is_file() else ""
     if current == text:
         err.print(f"{SCHEMA_FILE} is up to date", markup=False)
         return
     if check:
         err.print(f"{SCHEMA_FILE} is stale; run: mlops pipelines schema", markup=False)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     err.print(f"wrote {SCHEMA_FILE}", markup=False)
@@ -79,7 +57,7 @@ def new(
     """Scaffold pipelines/NAME: a project that validates in every stack at once."""
     from infra.projects.scaffold import scaffold
 
-    scaffold(_root(), name, owner)
+    scaffold(project_root(), name, owner)
     out.print(f"created pipelines/{name}: project.yaml, pipeline.py, code/prepare.py", markup=False)
     out.print(f"next: mlops pipelines validate {name} --stack dev", markup=False)
 
@@ -97,7 +75,7 @@ def validate(
     Offline; with --endpoint-url the account comes from that endpoint (as in diff/submit)."""
     from infra.projects.discover import project_names
 
-    root = _root()
+    root = project_root()
     projects = names or project_names(root)
     if not projects:
         raise UsageError("no projects under pipelines/ (create one: mlops pipelines new NAME)")
@@ -116,7 +94,7 @@ def validate(
                           f"pipeline {prepared.context.pipeline_name})", markup=False)
     if failed:
         err.print(f"{failed} finding(s)", markup=False)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command()
@@ -143,16 +121,17 @@ def _prepared(name: str, stack: str, endpoint_url: str | None, live: bool = Fals
     from mlops.offline.runtime import load_settings
     from mlops.ops.pipelines import caller_account, prepare
 
-    root = _root()
+    root = project_root()
     account = None
     if live or endpoint_url:
         settings, _ = load_settings(root, stack)
-        account = settings.account_id or _aws(caller_account, settings.region, endpoint_url)
+        account = settings.account_id or caller_account(settings.region, endpoint_url)
     return prepare(root, name, stack, account_id=account, use_cache=use_cache)
 
 
 @app.command()
-def diff(name: NameArg, stack: StackOpt, endpoint_url: EndpointOpt = None) -> None:
+def diff(name: NameArg, stack: StackOpt, endpoint_url: EndpointOpt = None,
+         exit_code: ExitCodeOpt = False) -> None:
     """Rendered definition vs the deployed one (describe_pipeline), as a unified diff."""
     from mlops.ops.pipelines import (
         aws_client,
@@ -164,10 +143,10 @@ def diff(name: NameArg, stack: StackOpt, endpoint_url: EndpointOpt = None) -> No
 
     prepared = _prepared(name, stack, endpoint_url, live=True)
     region = prepared.settings.region
-    deployed = _aws(deployed_definition, aws_client("sagemaker", region, endpoint_url),
+    deployed = deployed_definition(aws_client("sagemaker", region, endpoint_url),
                     prepared.context.pipeline_name)
     # Deployed definitions name the environment key by its ARN: compare like with like.
-    key_arn = _aws(environment_key_arn, aws_client("kms", region, endpoint_url), prepared.context)
+    key_arn = environment_key_arn(aws_client("kms", region, endpoint_url), prepared.context)
     rendered = deployable(prepared, key_arn) if key_arn else prepared.definition
     text = unified_diff(deployed, rendered, prepared.context.pipeline_name)
     if not text:
@@ -177,6 +156,8 @@ def diff(name: NameArg, stack: StackOpt, endpoint_url: EndpointOpt = None) -> No
         err.print(f"{prepared.context.pipeline_name} is not deployed; everything is new",
                   markup=False)
     sys.stdout.write(text)
+    if exit_code:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command()
@@ -190,13 +171,13 @@ def submit(
     from mlops.ops.pipelines import aws_client, wait_for
     from mlops.ops.pipelines import submit as do_submit
 
-    settings, _ = load_settings(_root(), stack)
+    settings, _ = load_settings(project_root(), stack)
     if not settings.allow_direct_submit:
         raise UsageError(
             f"stack {stack} does not allow direct submission (mlops:allowDirectSubmit is false); "
             f"deployments to {stack} go through `pulumi up` (make up STACK={stack})")
     prepared = _prepared(name, stack, endpoint_url, live=True)
-    result = _aws(do_submit, prepared, endpoint_url)
+    result = do_submit(prepared, endpoint_url)
     for uri in result.uploaded:
         err.print(f"uploaded {uri}", markup=False)
     out.print(f"pipeline {prepared.context.pipeline_name}: {result.action} ({result.pipeline_arn})",
@@ -214,10 +195,10 @@ def submit(
         spinner.update(f"execution: {state}")
 
     with err.status("execution: starting") as spinner:
-        final = _aws(wait_for, sm, result.execution_arn, timeout, show)
+        final = wait_for(sm, result.execution_arn, timeout, show)
     out.print(f"status {final}", markup=False)
     if final in ("Failed", "Stopped"):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command()
@@ -232,12 +213,12 @@ def status(
     from mlops.offline.runtime import load_settings
     from mlops.ops.pipelines import aws_client, executions, naming_for
 
-    root = _root()
+    root = project_root()
     settings, _ = load_settings(root, stack)
     load_project(root, name)
     pipeline = pipeline_name(naming_for(settings, stack), name)
     sm = aws_client("sagemaker", settings.region, endpoint_url)
-    rows = _aws(executions, sm, pipeline, limit)
+    rows = executions(sm, pipeline, limit)
     table = Table(title=f"{pipeline}: last {limit} executions", title_justify="left")
     for column in ("started", "status", "execution"):
         table.add_column(column, overflow="fold")
@@ -254,6 +235,6 @@ def lock(name: NameArg) -> None:
     """Record the feature groups as deployed (pipelines/NAME/featuregroups.lock.json)."""
     from infra.projects.loader import load_project, write_lock
 
-    project = load_project(_root(), name)
+    project = load_project(project_root(), name)
     path = write_lock(project.path, project.manifest)
-    out.print(f"wrote {path.relative_to(_root())}", markup=False)
+    out.print(f"wrote {path.relative_to(project_root())}", markup=False)

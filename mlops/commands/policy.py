@@ -2,83 +2,47 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from mlops.commands.common import OutputOpt, PlanOpt, group, plan_for, project_root, write_output
 from mlops.console import err
 from mlops.errors import EXIT_CHECK_FAILED, UsageError
 
-app = typer.Typer(
-    help="Policy-as-code: check a stack's offline Plan against the pack; generate the docs.",
-    no_args_is_help=True,
-)
-
-
-def _root() -> Path:
-    from mlops.cli import ROOT
-
-    return ROOT
-
-
-def write_output(text: str, output: Path | None) -> None:
-    """Write to ``output`` (parents created) or stdout; unwritable paths are usage errors."""
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
+app = group("Policy-as-code: check a stack's offline Plan against the pack; generate the docs.")
 
 
 @app.command()
 def check(
     stack: Annotated[str | None, typer.Option(
-        "--stack", "-s", help="Stack whose tier config applies (default: the --plan's stack).",
-    )] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text | json | sarif | junit")] = "text",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
-    plan_file: Annotated[
-        Path | None,
-        typer.Option("--plan", help="Check a saved Plan (mlops preview --json) instead of "
-                                    "running the program."),
-    ] = None,
+        "--stack", "-s", metavar="NAME",
+        help="Stack whose tier config applies (default: the --plan's stack).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                     help="text | json | sarif | junit")] = "text",
+    output: OutputOpt = None,
+    plan_file: PlanOpt = None,
 ) -> None:
     """Evaluate the policy pack on a stack's offline Plan; exit 1 on a mandatory violation."""
-    from mlops.offline.plan import PlanFileError, load_plan
-    from mlops.offline.runtime import build_plan, load_settings
-    from mlops.policy.config import PolicyConfigError
+    from mlops.offline.plan import load_plan
+    from mlops.offline.runtime import load_settings
     from mlops.policy.evaluate import check_plan
     from mlops.policy.report import FORMATS, default_locator, render
-    from policies.exemptions import ExemptionsError
 
     if fmt not in FORMATS:
         raise UsageError(f"--format: must be one of {', '.join(FORMATS)} (got {fmt!r})")
-    root = _root()
+    root = project_root()
     if plan_file is None and stack is None:
         raise UsageError("--stack: required (the stack to check; or --plan FILE)")
     plan = None
     if plan_file is not None:
-        try:
-            plan = load_plan(plan_file, stack or "")
-        except PlanFileError as exc:
-            raise UsageError(str(exc)) from None
+        plan = load_plan(plan_file, stack or "")
         stack = stack or plan.stack
         if not stack:
             raise UsageError(f"--stack: required ({plan_file} names no stack)")
     assert stack is not None
-    settings, _ = load_settings(root, stack)  # SettingsError -> one line, exit 2
-    if plan is None:
-        with err.status(f"running the program for stack {stack} offline"):
-            plan = build_plan(root, stack)
-    try:
-        report = check_plan(root, stack, settings.environment, plan)
-    except (PolicyConfigError, ExemptionsError) as exc:
-        raise UsageError(str(exc)) from None
+    settings, _ = load_settings(root, stack)
+    report = check_plan(root, stack, settings.environment, plan or plan_for(stack))
     write_output(render(report, fmt, default_locator(root, stack)), output)
     if output is not None or fmt != "text":
         s = report.summary()
@@ -97,23 +61,19 @@ def docs(
     ] = False,
 ) -> None:
     """Write docs/policies.md: every rule, its severity, enforcement per tier, fix, references."""
-    from mlops.policy.config import PolicyConfigError
     from mlops.policy.docs import DOC_PATH, render_docs, write_docs
     from mlops.policy.evaluate import policies_dir
 
-    root = _root()
+    root = project_root()
     config_dir = policies_dir(root) / "config"
-    try:
-        if check_only:
-            current = (root / DOC_PATH).read_text(encoding="utf-8") \
-                if (root / DOC_PATH).exists() else ""
-            if current != render_docs(config_dir):
-                err.print(f"{DOC_PATH} is stale: run `mlops policy docs`", markup=False)
-                raise typer.Exit(EXIT_CHECK_FAILED)
-            err.print(f"{DOC_PATH} is up to date", markup=False)
-            return
-        path = write_docs(root, config_dir)
-    except PolicyConfigError as exc:
-        raise UsageError(str(exc)) from None
+    if check_only:
+        current = (root / DOC_PATH).read_text(encoding="utf-8") \
+            if (root / DOC_PATH).exists() else ""
+        if current != render_docs(config_dir):
+            err.print(f"{DOC_PATH} is stale: run `mlops policy docs`", markup=False)
+            raise typer.Exit(EXIT_CHECK_FAILED)
+        err.print(f"{DOC_PATH} is up to date", markup=False)
+        return
+    path = write_docs(root, config_dir)
     err.print(f"wrote {path.relative_to(root) if path.is_relative_to(root) else path}",
               markup=False)

@@ -6,21 +6,13 @@ from typing import Annotated
 
 import typer
 
+from mlops.commands.common import group, project_root
 from mlops.console import err, out
-from mlops.errors import UsageError
+from mlops.errors import EXIT_CHECK_FAILED, UsageError
 
-app = typer.Typer(
-    help="Local sandbox: provision the platform into a moto server on 127.0.0.1.",
-    no_args_is_help=True,
-)
+app = group("Local sandbox: provision the platform into a moto server on 127.0.0.1.")
 
 STATUS_STYLE = {"created": "green", "applied": "cyan", "not simulated": "yellow", "failed": "red"}
-
-
-def _root():  # type: ignore[no-untyped-def]
-    from mlops.cli import ROOT
-
-    return ROOT
 
 
 def result_table(stack: str, result):  # type: ignore[no-untyped-def]
@@ -43,7 +35,7 @@ def provision_stacks(stacks: list[str], *, quiet: bool = False) -> dict:
     """Start the server if needed and provision ``stacks`` with a progress line per resource."""
     from mlops.sandbox import provision, server
 
-    root = _root()
+    root = project_root()
     provision.check_stacks(root, stacks)
     state, started = server.start(provision.region_of(root, stacks[0]))
     if started and not quiet:
@@ -64,7 +56,7 @@ def provision_stacks(stacks: list[str], *, quiet: bool = False) -> dict:
 @app.command()
 def up(
     stack: Annotated[list[str] | None, typer.Option(
-        "--stack", "-s", help="Stack to provision (repeatable).")] = None,
+        "--stack", "-s", metavar="NAME", help="Stack to provision (repeatable).")] = None,
     all_stacks: Annotated[bool, typer.Option("--all", help="Provision every stack.")] = False,
 ) -> None:
     """Start the sandbox server if needed and provision stacks into it (idempotent)."""
@@ -72,12 +64,12 @@ def up(
 
     if bool(stack) == all_stacks:
         raise UsageError("give --stack NAME (repeatable) or --all")
-    stacks = available_stacks(_root()) if all_stacks else list(dict.fromkeys(stack or []))
+    stacks = available_stacks(project_root()) if all_stacks else list(dict.fromkeys(stack or []))
     results = provision_stacks(stacks)
     for name, result in results.items():
         out.print(result_table(name, result))
     if any(r.failed for r in results.values()):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command()

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from mlops.console import err, fail, out
-from mlops.errors import EXIT_USAGE
+from mlops.commands.common import ExitCodeOpt, JsonOpt, group, project_root
+from mlops.console import err, out
+from mlops.errors import EXIT_CHECK_FAILED
 
-app = typer.Typer(help="Compare stacks.", no_args_is_help=True)
+app = group("Compare stacks.")
 
 
 def _show(value: Any) -> str:
@@ -27,22 +28,24 @@ def diff(
     b: Annotated[str, typer.Argument(help="Stack to compare with (e.g. prod).")],
     show_all: Annotated[bool, typer.Option("--all", help="Also list expected per-environment "
                                            "differences (retention, sizes, protection).")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
+    exit_code: ExitCodeOpt = False,
 ) -> None:
     """What B gets that A does not (and the reverse), beyond per-environment values."""
-    from infra.config import SettingsError
     from mlops.ops.stackdiff import diff_stacks
 
-    try:
-        with err.status(f"running the program for {a} and {b} offline"):
-            result = diff_stacks(_root(), a, b)
-    except SettingsError as exc:
-        fail(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
+    with err.status(f"running the program for {a} and {b} offline"):
+        result = diff_stacks(project_root(), a, b)
+    differences = result.differences()
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
-        return
-    differences = result.differences()
+    else:
+        _show_differences(a, b, result, differences, show_all)
+    if exit_code and differences:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _show_differences(a: str, b: str, result: Any, differences: list[Any], show_all: bool) -> None:
     out.print(f"stacks diff {a} -> {b}", markup=False)
     if not differences:
         out.print("  no differences beyond per-environment values", markup=False)
@@ -63,9 +66,3 @@ def diff(
     elif expected:
         out.print(f"{len(expected)} expected per-environment differences hidden "
                   "(retention, sizes, instance types, protection); --all shows them", markup=False)
-
-
-def _root() -> Any:
-    from mlops.cli import ROOT
-
-    return ROOT

@@ -10,7 +10,6 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-import mlops.cli
 from mlops.commands.pipelines import app
 from tests.conftest import ROOT, run_cli
 from tests.projects.shapes import shape_problems
@@ -20,7 +19,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_root(tmp_root, monkeypatch):
-    monkeypatch.setattr(mlops.cli, "ROOT", tmp_root)
+    monkeypatch.setenv("MLOPS_ROOT", str(tmp_root))
     return tmp_root
 
 
@@ -193,11 +192,14 @@ def test_submit_diff_status_against_moto(cli_root):
     assert deployed["Steps"][1]["Arguments"]["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
     assert ALIAS_ARN not in set(_values(deployed))
 
-    assert invoke("diff", "churn", "--stack", "dev").stdout == ""
+    same = invoke("diff", "churn", "--stack", "dev", "--exit-code")
+    assert (same.exit_code, same.stdout) == (0, "")
 
     path = cli_root / "pipelines" / "churn" / "project.yaml"
     path.write_text(path.read_text().replace("NumRound: 200", "NumRound: 300"))
     changed = invoke("diff", "churn", "--stack", "dev")
+    assert changed.exit_code == 0  # differences exit 1 only with --exit-code, as git diff
+    assert invoke("diff", "churn", "--stack", "dev", "--exit-code").exit_code == 1
     assert "-      \"DefaultValue\": 200," in changed.stdout
     assert "+      \"DefaultValue\": 300," in changed.stdout
     third = invoke("submit", "churn", "--stack", "dev", "--no-wait")

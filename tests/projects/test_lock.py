@@ -87,11 +87,10 @@ def test_removing_a_deployed_group_is_refused(tmp_root):
 def test_lock_command_records_a_new_group(tmp_root, monkeypatch):
     from typer.testing import CliRunner
 
-    import mlops.cli
     from mlops.commands.pipelines import app
 
     edit(tmp_root, "pipeline:\n", NEW_GROUP + "\npipeline:\n")
-    monkeypatch.setattr(mlops.cli, "ROOT", tmp_root)
+    monkeypatch.setenv("MLOPS_ROOT", str(tmp_root))
     result = CliRunner().invoke(app, ["lock", "churn"])
     assert result.exit_code == 0, result.output
     locked = json.loads((tmp_root / "pipelines" / "churn" / LOCK_FILE).read_text())

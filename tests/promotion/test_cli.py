@@ -14,7 +14,7 @@ from .conftest import World
 def cli(world: World, monkeypatch: pytest.MonkeyPatch):
     from mlops.cli import app
 
-    monkeypatch.setattr("mlops.cli.ROOT", world.root)
+    monkeypatch.setenv("MLOPS_ROOT", str(world.root))
     monkeypatch.setattr("mlops.ops.models.clients", lambda region=None, **_: world.aws)
     monkeypatch.setenv("COLUMNS", "200")
     runner = CliRunner()

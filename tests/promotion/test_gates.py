@@ -113,7 +113,7 @@ def test_cli_failed_gate_prints_the_table_and_exits_1(world: World,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from mlops.cli import app
 
-    monkeypatch.setattr("mlops.cli.ROOT", world.root)
+    monkeypatch.setenv("MLOPS_ROOT", str(world.root))
     monkeypatch.setattr("mlops.ops.models.clients", lambda region=None, **_: world.aws)
     version = world.register().version
     runner = CliRunner()

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from common import tokens
 from mlops.offline.plan import Plan, PlanResource
 from mlops.ops.stackdiff import Substitution, diff_plans, normalize
+from tests.conftest import run_cli
 
 A = Substitution(prefix="mlops", stack="staging", tier="staging", account="111111111111",
                  region="eu-west-1")
@@ -102,21 +102,26 @@ def test_shipped_staging_vs_prod(shipped) -> None:
     assert "protect" in expected
 
 
-def test_cli_stacks_diff(root: Path, shipped, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlops.cli import app
-
+def test_cli_stacks_diff(root: Path, shipped, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr("mlops.ops.stackdiff.diff_stacks", lambda root, a, b: shipped)
-    monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
-    result = runner.invoke(app, ["stacks", "diff", "staging", "prod"])
-    assert result.exit_code == 0, result.output
-    assert f"+ {tokens.SNS_TOPIC_SUBSCRIPTION} monitoring-https-0  (only in prod)" \
-        in result.stdout
-    assert "expected per-environment differences hidden" in result.stdout
-    full = runner.invoke(app, ["stacks", "diff", "staging", "prod", "--json"])
-    data = json.loads(full.stdout)
-    assert {"a", "b", "differences", "expected"} <= set(data)
+    code, stdout, _ = run_cli(monkeypatch, capsys, None, "stacks", "diff", "staging", "prod")
+    assert code == 0
+    assert f"+ {tokens.SNS_TOPIC_SUBSCRIPTION} monitoring-https-0  (only in prod)" in stdout
+    assert "expected per-environment differences hidden" in stdout
+    code, stdout, _ = run_cli(monkeypatch, capsys, None, "stacks", "diff", "staging", "prod",
+                              "--json")
+    assert code == 0 and {"a", "b", "differences", "expected"} <= set(json.loads(stdout))
+    # --exit-code: differences exit 1, as `git diff --exit-code` does
+    code, stdout, _ = run_cli(monkeypatch, capsys, None, "stacks", "diff", "staging", "prod",
+                              "--exit-code")
+    assert code == 1 and "only in prod" in stdout
     monkeypatch.undo()
-    bad = runner.invoke(app, ["stacks", "diff", "staging", "qa"])
-    assert bad.exit_code == 2
-    assert bad.stderr.strip().startswith("error: stacks/Pulumi.qa.yaml: no such stack file")
+    code, _, err = run_cli(monkeypatch, capsys, None, "stacks", "diff", "staging", "qa")
+    assert code == 2
+    assert err.strip().startswith("error: stacks/Pulumi.qa.yaml: no such stack file")
+
+
+def test_cli_stacks_diff_exit_code_without_differences(root: Path, monkeypatch, capsys) -> None:
+    code, stdout, _ = run_cli(monkeypatch, capsys, None, "stacks", "diff", "dev", "dev",
+                              "--exit-code")
+    assert code == 0 and "no differences beyond per-environment values" in stdout
