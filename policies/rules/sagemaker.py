@@ -415,7 +415,7 @@ def endpoint_min_instances(resource: Resource, config: Mapping[str, Any]) -> Ite
     "model-network-isolation", area="sagemaker", severity=Severity.MEDIUM, types=[MODEL],
     description="Models run with network isolation: containers make no outbound calls.",
     remediation="Set enable_network_isolation=True on the aws.sagemaker.Model.",
-    references=["CKV_AWS_370"],
+    references=["CKV_AWS_370", "Security Hub SageMaker.5"],
 )
 def model_network_isolation(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     if not truthy(get(resource.props, "enableNetworkIsolation", False)):
@@ -463,7 +463,7 @@ def notebook_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]
     description="Notebook instances have no direct internet access (traffic goes through the "
                 "VPC).",
     remediation="Set direct_internet_access='Disabled' and a subnet_id.",
-    references=["CKV_AWS_122", "Security Hub SageMaker.2"],
+    references=["CKV_AWS_122", "Security Hub SageMaker.1"],
 )
 def notebook_no_direct_internet(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     if get(resource.props, "directInternetAccess", "Enabled") != "Disabled":
