@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 # Pulumi's sentinels for values not known until deploy (string, bool, number, array, asset,
 # archive, object). The Plan JSON carries the string one; the engine may send any of them.
@@ -209,7 +209,10 @@ def known(value: Any, path: str) -> Any:
     return value
 
 
-def each(*checks: Callable[[], Iterable[str]]) -> Iterator[str]:
+_T = TypeVar("_T")
+
+
+def each(*checks: Callable[[], Iterable[_T]]) -> Iterator[_T]:
     """Run independent checks of one resource: a check that meets an unknown value does not
     hide the violations the others find; the first unknown is re-raised at the end."""
     unknown: CannotEvaluate | None = None

@@ -6,8 +6,17 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from common.pipeline_definition import (
+    Definition,
+    Step,
+    describe,
+    known_prefix,
+    read_definition,
+    s3_bucket,
+)
 from policies.core import (
     CannotEvaluate,
     Finding,
@@ -162,156 +171,101 @@ def pipeline_role_is_platform_role(
     return iter_findings(of_type(resources, PIPELINE), judge)
 
 
-class _Unresolved(Exception):  # noqa: N818
-    """A definition value depends on step properties only known at run time."""
+@dataclass(frozen=True)
+class StepViolation:
+    """A broken pipeline-definition rule: the step, the field (a path inside its Arguments)."""
+
+    step: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"step {self.step}: {self.message}"
 
 
-def _resolve(value: Any, params: Mapping[str, Any]) -> Any:
-    """Resolve a pipeline-definition value: parameters to defaults, Std:Join, Execution vars."""
-    if isinstance(value, Mapping):
-        if "Get" in value:
-            ref = str(value["Get"])
-            if ref.startswith("Parameters."):
-                name = ref.split(".", 1)[1]
-                if name in params and params[name] is not None:
-                    return params[name]
-                raise _Unresolved(ref)
-            if ref.startswith("Execution."):
-                return "EXECUTION"
-            raise _Unresolved(ref)
-        if "Std:Join" in value:
-            join = value["Std:Join"]
-            parts = [_resolve(v, params) for v in as_list(join.get("Values"))]
-            return str(join.get("On", "")).join(str(p) for p in parts)
-        raise _Unresolved(json.dumps(value)[:60])
-    return value
-
-
-def _steps(steps: Any) -> Iterator[Mapping[str, Any]]:
-    for step in as_list(steps):
-        if not isinstance(step, Mapping):
-            continue
-        yield step
-        if step.get("Type") == "Condition":
-            args = step.get("Arguments") or {}
-            yield from _steps(args.get("IfSteps"))
-            yield from _steps(args.get("ElseSteps"))
-
-
-# Where each job-like step type keeps the settings the platform rules look at.
-_STEP_FIELDS: dict[str, dict[str, Any]] = {
-    "Processing": {
-        "instance": "ProcessingResources.ClusterConfig.InstanceType",
-        "volume_kms": "ProcessingResources.ClusterConfig.VolumeKmsKeyId",
-        "output_kms": "ProcessingOutputConfig.KmsKeyId",
-        "outputs": ("ProcessingOutputConfig.Outputs", "S3Output.S3Uri"),
-        "runtime": "StoppingCondition.MaxRuntimeInSeconds",
-    },
-    "Training": {
-        "instance": "ResourceConfig.InstanceType",
-        "volume_kms": "ResourceConfig.VolumeKmsKeyId",
-        "output_kms": "OutputDataConfig.KmsKeyId",
-        "output": "OutputDataConfig.S3OutputPath",
-        "runtime": "StoppingCondition.MaxRuntimeInSeconds",
-    },
-    "Transform": {
-        "instance": "TransformResources.InstanceType",
-        "volume_kms": "TransformResources.VolumeKmsKeyId",
-        "output_kms": "TransformOutput.KmsKeyId",
-        "output": "TransformOutput.S3OutputPath",
-    },
-}
-# Quality and Clarify checks run as processing jobs: their Arguments are a processing request.
-_STEP_FIELDS["QualityCheck"] = _STEP_FIELDS["ClarifyCheck"] = _STEP_FIELDS["Processing"]
-
-
-def _lookup(args: Mapping[str, Any], path: str) -> Any:
-    current: Any = args
-    for part in path.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return None
-        current = current[part]
-    return current
-
-
-def _bucket_of(uri: str) -> str | None:
-    if not uri.startswith("s3://"):
-        return None
-    return uri[5:].split("/", 1)[0]
-
-
-def check_definition(
+def definition_violations(
     definition: Mapping[str, Any], *, buckets: set[str], instance_types: Sequence[str],
     max_runtime: int,
-) -> Iterator[str]:
-    """Platform rules on one pipeline definition; messages name the step. A value known only at
-    run time makes that check "cannot evaluate" without hiding the other steps' violations."""
-    params = {str(p.get("Name")): p.get("DefaultValue")
-              for p in as_list(definition.get("Parameters")) if isinstance(p, Mapping)}
+) -> Iterator[StepViolation]:
+    """Platform rules on one pipeline definition. A value known only at run time makes that
+    check "cannot evaluate" (raised at the end) without hiding the other violations."""
+    reader = read_definition(definition)
     unknown: CannotEvaluate | None = None
-    for step in _steps(definition.get("Steps")):
+    for step in reader.steps:
         try:
-            yield from _check_step(step, params, buckets, instance_types, max_runtime)
+            yield from _step_violations(reader, step, buckets, instance_types, max_runtime)
         except CannotEvaluate as exc:
             unknown = unknown or exc
     if unknown is not None:
         raise unknown
 
 
-def _check_step(
-    step: Mapping[str, Any], params: Mapping[str, Any], buckets: set[str],
-    instance_types: Sequence[str], max_runtime: int,
-) -> Iterator[str]:
-    kind = str(step.get("Type"))
-    args = step.get("Arguments") or {}
-    if kind == "Tuning":
-        args, kind = args.get("TrainingJobDefinition") or {}, "Training"
-    fields = _STEP_FIELDS.get(kind)
-    if not fields:
+def _step_violations(
+    reader: Definition, step: Step, buckets: set[str], instance_types: Sequence[str],
+    max_runtime: int,
+) -> Iterator[StepViolation]:
+    fields = step.fields
+    if fields is None or not fields.runs_job:
         return
-    name = step.get("Name")
 
-    def value(path: str, raw: Any = None, label: str | None = None) -> Any:
-        try:
-            return _resolve(_lookup(args, path) if raw is None else raw, params)
-        except _Unresolved as exc:
-            raise CannotEvaluate(f"step {name}: {label or path} ({exc})") from None
+    def value(relative: str) -> Any:
+        resolved = reader.resolve(step.get(relative))
+        pending = resolved.pending()
+        if pending is not None:
+            raise CannotEvaluate(f"step {step.name}: {step.path(relative)} ({describe(pending)})")
+        return resolved.value
 
-    def encryption() -> Iterator[str]:
-        if not value(fields["volume_kms"]):
-            yield f"step {name}: {fields['volume_kms']} is not set (volumes unencrypted by CMK)"
+    def violation(field: str, message: str) -> StepViolation:
+        return StepViolation(step.name, field, message)
 
-    def output_encryption() -> Iterator[str]:
-        if not value(fields["output_kms"]):
-            yield f"step {name}: {fields['output_kms']} is not set (outputs not encrypted by CMK)"
+    def encryption() -> Iterator[StepViolation]:
+        key = fields.volume_kms_key
+        if key and not value(key):
+            yield violation(step.path(key), f"{step.path(key)} is not set "
+                                            "(volumes unencrypted by CMK)")
 
-    def instance() -> Iterator[str]:
-        itype = value(fields["instance"])
-        if instance_types and itype not in instance_types:
-            yield f"step {name}: instance type {itype} is not allowed ({', '.join(instance_types)})"
+    def output_encryption() -> Iterator[StepViolation]:
+        key = fields.output_kms_key
+        if key and step.needs_output_key and not value(key):
+            yield violation(step.path(key), f"{step.path(key)} is not set "
+                                            "(outputs not encrypted by CMK)")
 
-    def runtime() -> Iterator[str]:
-        if "runtime" not in fields:
+    def instance() -> Iterator[StepViolation]:
+        if fields.instance_type is None:
             return
-        seconds = value(fields["runtime"])
-        if seconds is None:
-            yield f"step {name}: {fields['runtime']} is not set"
-        elif int(float(seconds)) > max_runtime:
-            yield f"step {name}: max runtime {int(float(seconds))}s exceeds {max_runtime}s"
+        itype = value(fields.instance_type)
+        if instance_types and itype not in instance_types:
+            yield violation(step.path(fields.instance_type),
+                            f"instance type {itype} is not allowed ({', '.join(instance_types)})")
 
-    def destinations() -> Iterator[str]:
-        uris: list[Any] = []
-        if "output" in fields:
-            uris.append(value(fields["output"]))
-        if "outputs" in fields:
-            container, leaf = fields["outputs"]
-            for i, item in enumerate(as_list(_lookup(args, container))):
-                raw = _lookup(item, leaf) if isinstance(item, Mapping) else None
-                if raw is not None:
-                    uris.append(value("", raw, f"{container}[{i}].{leaf}"))
-        for uri in uris:
-            if uri is not None and _bucket_of(str(uri)) not in buckets:
-                yield f"step {name}: writes to {uri}, not a bucket of this platform"
+    def runtime() -> Iterator[StepViolation]:
+        if fields.max_runtime is None:
+            return
+        seconds = value(fields.max_runtime)
+        if seconds is None:
+            yield violation(step.path(fields.max_runtime),
+                            f"{step.path(fields.max_runtime)} is not set")
+        elif int(float(seconds)) > max_runtime:
+            yield violation(step.path(fields.max_runtime),
+                            f"max runtime {int(float(seconds))}s exceeds {max_runtime}s")
+
+    def destinations() -> Iterator[StepViolation]:
+        unknown: CannotEvaluate | None = None
+        for field, raw in step.values(fields.outputs):
+            if raw is None:
+                yield violation(field, f"{field} is not set")
+                continue
+            # The bucket is decided once the known start of the URI has passed "s3://<bucket>/".
+            text, stop = known_prefix(reader.resolve(raw), lambda part: part.pending() is None)
+            bucket = s3_bucket(text, complete=stop is None)
+            if bucket is None and stop is not None:
+                unknown = unknown or CannotEvaluate(f"step {step.name}: {field} "
+                                                    f"({describe(stop)})")
+            elif bucket not in buckets:
+                shown = text if stop is None else f"{text}..."
+                yield violation(field, f"writes to {shown}, not a bucket of this platform")
+        if unknown is not None:
+            raise unknown
 
     yield from each(encryption, output_encryption, instance, runtime, destinations)
 
@@ -358,8 +312,9 @@ def pipeline_definition_rules(
         if not isinstance(definition, Mapping):
             yield "pipelineDefinition is not a JSON object"
             return
-        yield from check_definition(definition, buckets=buckets, instance_types=itypes,
-                                    max_runtime=max_runtime)
+        for violation in definition_violations(definition, buckets=buckets,
+                                               instance_types=itypes, max_runtime=max_runtime):
+            yield str(violation)
 
     return iter_findings(of_type(resources, PIPELINE), judge)
 
