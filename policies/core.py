@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from common import tokens
 
@@ -198,7 +198,10 @@ def known(value: Any, path: str) -> Any:
     return value
 
 
-def each(*checks: Callable[[], Iterable[str]]) -> Iterator[str]:
+_T = TypeVar("_T")
+
+
+def each(*checks: Callable[[], Iterable[_T]]) -> Iterator[_T]:
     """Run independent checks of one resource: a check that meets an unknown value does not
     hide the violations the others find; the first unknown is re-raised at the end."""
     unknown: CannotEvaluate | None = None

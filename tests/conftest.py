@@ -1,4 +1,5 @@
-"""Shared fixtures: offline Plans of the shipped stacks, built once per test session."""
+"""Shared fixtures: offline Plans of the shipped stacks and renders of the example projects,
+built once per test session."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_STACKS = ("dev", "staging", "prod")
+EXAMPLES = ("churn", "fraud")
 
 # Nothing in the suite may reach AWS: fake credentials, no profile, no metadata service.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -30,6 +32,34 @@ def plans():
     from mlops.offline.runtime import build_plan
 
     return {stack: build_plan(ROOT, stack) for stack in SHIPPED_STACKS}
+
+
+@pytest.fixture(scope="session")
+def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("renders")
+
+
+@pytest.fixture(scope="session")
+def rendered(render_cache: Path):
+    """Both examples rendered afresh for every shipped stack, under moto.
+
+    The renders land in a session cache that every copy of the examples shares (same files and
+    context: same key), so later tests do not pay for the SDK again.
+    """
+    from moto import mock_aws
+
+    from infra.projects.render import CACHE_ENV
+    from mlops.ops.pipelines import prepare
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv(CACHE_ENV, str(render_cache))
+    with mock_aws():
+        result = {
+            (stack, name): prepare(ROOT, name, stack)
+            for stack in SHIPPED_STACKS for name in EXAMPLES
+        }
+    assert len(list(render_cache.glob("*.json"))) == len(result)  # all rendered afresh
+    return result
 
 
 def run_cli(monkeypatch, capsys, root: Path | None, *args: str) -> tuple[int, str, str]:

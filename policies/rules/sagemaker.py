@@ -6,9 +6,18 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from common import tokens
+from common.pipeline_definition import (
+    Definition,
+    Step,
+    describe,
+    known_prefix,
+    read_definition,
+    s3_bucket,
+)
 from policies.core import (
     CannotEvaluate,
     Finding,
@@ -32,16 +41,6 @@ from policies.core import (
     truthy,
 )
 
-FEATURE_GROUP = tokens.SAGEMAKER_FEATURE_GROUP
-PIPELINE = tokens.SAGEMAKER_PIPELINE
-GROUP_POLICY = tokens.SAGEMAKER_MODEL_PACKAGE_GROUP_POLICY
-ENDPOINT_CONFIG = tokens.SAGEMAKER_ENDPOINT_CONFIGURATION
-ENDPOINT = tokens.SAGEMAKER_ENDPOINT
-MODEL = tokens.SAGEMAKER_MODEL
-NOTEBOOK = tokens.SAGEMAKER_NOTEBOOK_INSTANCE
-ROLE = tokens.IAM_ROLE
-BUCKET = tokens.S3_BUCKET
-
 REGISTRY_READ_ACTIONS = [
     "sagemaker:DescribeModelPackage",
     "sagemaker:DescribeModelPackageGroup",
@@ -50,7 +49,8 @@ REGISTRY_READ_ACTIONS = [
 
 
 @resource_rule(
-    "feature-group-offline-kms", area="sagemaker", severity=Severity.HIGH, types=[FEATURE_GROUP],
+    "feature-group-offline-kms", area="sagemaker", severity=Severity.HIGH,
+    types=[tokens.SAGEMAKER_FEATURE_GROUP],
     description="Feature groups with an offline store encrypt it with a customer-managed key.",
     remediation="Set offline_store_config.s3_storage_config.kms_key_id to the environment key.",
 )
@@ -61,7 +61,8 @@ def feature_group_offline_kms(resource: Resource, config: Mapping[str, Any]) -> 
 
 
 @resource_rule(
-    "feature-group-online-kms", area="sagemaker", severity=Severity.HIGH, types=[FEATURE_GROUP],
+    "feature-group-online-kms", area="sagemaker", severity=Severity.HIGH,
+    types=[tokens.SAGEMAKER_FEATURE_GROUP],
     description="Feature groups with the online store on encrypt it with a customer-managed key.",
     remediation="Set online_store_config.security_config.kms_key_id to the environment key.",
 )
@@ -73,7 +74,8 @@ def feature_group_online_kms(resource: Resource, config: Mapping[str, Any]) -> I
 
 
 @resource_rule(
-    "feature-group-protected", area="sagemaker", severity=Severity.HIGH, types=[FEATURE_GROUP],
+    "feature-group-protected", area="sagemaker", severity=Severity.HIGH,
+    types=[tokens.SAGEMAKER_FEATURE_GROUP],
     description="Feature groups are protected and retained on delete: a replacement loses the "
                 "online store and the offline table registration. Enforced in prod.",
     remediation="Create feature groups with ResourceOptions(protect=True, "
@@ -88,7 +90,7 @@ def feature_group_protected(resource: Resource, config: Mapping[str, Any]) -> It
 
 @resource_rule(
     "registry-policy-known-accounts", area="sagemaker", severity=Severity.HIGH,
-    types=[GROUP_POLICY],
+    types=[tokens.SAGEMAKER_MODEL_PACKAGE_GROUP_POLICY],
     description="Model package group resource policies name only configured accounts and grant "
                 "read-only actions.",
     remediation="List the promotion accounts in mlops:promotion.targetAccounts and grant only "
@@ -127,7 +129,7 @@ def _role_name(arn: str) -> str:
 
 @stack_rule(
     "pipeline-role-is-platform-role", area="sagemaker", severity=Severity.HIGH,
-    types=[PIPELINE, ROLE],
+    types=[tokens.SAGEMAKER_PIPELINE, tokens.IAM_ROLE],
     description="Every SageMaker pipeline runs as the environment's platform execution role "
                 "(a role of this stack whose name matches rolePattern).",
     remediation="Pass the platform role (Iam.role.arn) as the pipeline's role_arn instead of a "
@@ -139,7 +141,7 @@ def pipeline_role_is_platform_role(
     resources: Sequence[Resource], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
     pattern = str(config.get("rolePattern") or "*-sagemaker-execution")
-    roles = {r.urn: r for r in of_type(resources, ROLE)}
+    roles = {r.urn: r for r in of_type(resources, tokens.IAM_ROLE)}
 
     def platform(role: Resource) -> bool:
         name = get(role.props, "name") or role.name
@@ -160,166 +162,111 @@ def pipeline_role_is_platform_role(
         if _role_name(arn) not in names:
             yield f"roleArn {arn} is not the platform role of this stack ({pattern})"
 
-    return iter_findings(of_type(resources, PIPELINE), judge)
+    return iter_findings(of_type(resources, tokens.SAGEMAKER_PIPELINE), judge)
 
 
-class _Unresolved(Exception):  # noqa: N818
-    """A definition value depends on step properties only known at run time."""
+@dataclass(frozen=True)
+class StepViolation:
+    """A broken pipeline-definition rule: the step, the field (a path inside its Arguments)."""
+
+    step: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"step {self.step}: {self.message}"
 
 
-def _resolve(value: Any, params: Mapping[str, Any]) -> Any:
-    """Resolve a pipeline-definition value: parameters to defaults, Std:Join, Execution vars."""
-    if isinstance(value, Mapping):
-        if "Get" in value:
-            ref = str(value["Get"])
-            if ref.startswith("Parameters."):
-                name = ref.split(".", 1)[1]
-                if name in params and params[name] is not None:
-                    return params[name]
-                raise _Unresolved(ref)
-            if ref.startswith("Execution."):
-                return "EXECUTION"
-            raise _Unresolved(ref)
-        if "Std:Join" in value:
-            join = value["Std:Join"]
-            parts = [_resolve(v, params) for v in as_list(join.get("Values"))]
-            return str(join.get("On", "")).join(str(p) for p in parts)
-        raise _Unresolved(json.dumps(value)[:60])
-    return value
-
-
-def _steps(steps: Any) -> Iterator[Mapping[str, Any]]:
-    for step in as_list(steps):
-        if not isinstance(step, Mapping):
-            continue
-        yield step
-        if step.get("Type") == "Condition":
-            args = step.get("Arguments") or {}
-            yield from _steps(args.get("IfSteps"))
-            yield from _steps(args.get("ElseSteps"))
-
-
-# Where each job-like step type keeps the settings the platform rules look at.
-_STEP_FIELDS: dict[str, dict[str, Any]] = {
-    "Processing": {
-        "instance": "ProcessingResources.ClusterConfig.InstanceType",
-        "volume_kms": "ProcessingResources.ClusterConfig.VolumeKmsKeyId",
-        "output_kms": "ProcessingOutputConfig.KmsKeyId",
-        "outputs": ("ProcessingOutputConfig.Outputs", "S3Output.S3Uri"),
-        "runtime": "StoppingCondition.MaxRuntimeInSeconds",
-    },
-    "Training": {
-        "instance": "ResourceConfig.InstanceType",
-        "volume_kms": "ResourceConfig.VolumeKmsKeyId",
-        "output_kms": "OutputDataConfig.KmsKeyId",
-        "output": "OutputDataConfig.S3OutputPath",
-        "runtime": "StoppingCondition.MaxRuntimeInSeconds",
-    },
-    "Transform": {
-        "instance": "TransformResources.InstanceType",
-        "volume_kms": "TransformResources.VolumeKmsKeyId",
-        "output_kms": "TransformOutput.KmsKeyId",
-        "output": "TransformOutput.S3OutputPath",
-    },
-}
-# Quality and Clarify checks run as processing jobs: their Arguments are a processing request.
-_STEP_FIELDS["QualityCheck"] = _STEP_FIELDS["ClarifyCheck"] = _STEP_FIELDS["Processing"]
-
-
-def _lookup(args: Mapping[str, Any], path: str) -> Any:
-    current: Any = args
-    for part in path.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return None
-        current = current[part]
-    return current
-
-
-def _bucket_of(uri: str) -> str | None:
-    if not uri.startswith("s3://"):
-        return None
-    return uri[5:].split("/", 1)[0]
-
-
-def check_definition(
+def definition_violations(
     definition: Mapping[str, Any], *, buckets: set[str], instance_types: Sequence[str],
     max_runtime: int,
-) -> Iterator[str]:
-    """Platform rules on one pipeline definition; messages name the step. A value known only at
-    run time makes that check "cannot evaluate" without hiding the other steps' violations."""
-    params = {str(p.get("Name")): p.get("DefaultValue")
-              for p in as_list(definition.get("Parameters")) if isinstance(p, Mapping)}
+) -> Iterator[StepViolation]:
+    """Platform rules on one pipeline definition. A value known only at run time makes that
+    check "cannot evaluate" (raised at the end) without hiding the other violations."""
+    reader = read_definition(definition)
     unknown: CannotEvaluate | None = None
-    for step in _steps(definition.get("Steps")):
+    for step in reader.steps:
         try:
-            yield from _check_step(step, params, buckets, instance_types, max_runtime)
+            yield from _step_violations(reader, step, buckets, instance_types, max_runtime)
         except CannotEvaluate as exc:
             unknown = unknown or exc
     if unknown is not None:
         raise unknown
 
 
-def _check_step(
-    step: Mapping[str, Any], params: Mapping[str, Any], buckets: set[str],
-    instance_types: Sequence[str], max_runtime: int,
-) -> Iterator[str]:
-    kind = str(step.get("Type"))
-    args = step.get("Arguments") or {}
-    if kind == "Tuning":
-        args, kind = args.get("TrainingJobDefinition") or {}, "Training"
-    fields = _STEP_FIELDS.get(kind)
-    if not fields:
+def _step_violations(
+    reader: Definition, step: Step, buckets: set[str], instance_types: Sequence[str],
+    max_runtime: int,
+) -> Iterator[StepViolation]:
+    fields = step.fields
+    if fields is None or not fields.runs_job:
         return
-    name = step.get("Name")
 
-    def value(path: str, raw: Any = None, label: str | None = None) -> Any:
-        try:
-            return _resolve(_lookup(args, path) if raw is None else raw, params)
-        except _Unresolved as exc:
-            raise CannotEvaluate(f"step {name}: {label or path} ({exc})") from None
+    def value(relative: str) -> Any:
+        resolved = reader.resolve(step.get(relative))
+        pending = resolved.pending()
+        if pending is not None:
+            raise CannotEvaluate(f"step {step.name}: {step.path(relative)} ({describe(pending)})")
+        return resolved.value
 
-    def encryption() -> Iterator[str]:
-        if not value(fields["volume_kms"]):
-            yield f"step {name}: {fields['volume_kms']} is not set (volumes unencrypted by CMK)"
+    def violation(field: str, message: str) -> StepViolation:
+        return StepViolation(step.name, field, message)
 
-    def output_encryption() -> Iterator[str]:
-        if not value(fields["output_kms"]):
-            yield f"step {name}: {fields['output_kms']} is not set (outputs not encrypted by CMK)"
+    def encryption() -> Iterator[StepViolation]:
+        key = fields.volume_kms_key
+        if key and not value(key):
+            yield violation(step.path(key), f"{step.path(key)} is not set "
+                                            "(volumes unencrypted by CMK)")
 
-    def instance() -> Iterator[str]:
-        itype = value(fields["instance"])
-        if instance_types and itype not in instance_types:
-            yield f"step {name}: instance type {itype} is not allowed ({', '.join(instance_types)})"
+    def output_encryption() -> Iterator[StepViolation]:
+        key = fields.output_kms_key
+        if key and step.needs_output_key and not value(key):
+            yield violation(step.path(key), f"{step.path(key)} is not set "
+                                            "(outputs not encrypted by CMK)")
 
-    def runtime() -> Iterator[str]:
-        if "runtime" not in fields:
+    def instance() -> Iterator[StepViolation]:
+        if fields.instance_type is None:
             return
-        seconds = value(fields["runtime"])
-        if seconds is None:
-            yield f"step {name}: {fields['runtime']} is not set"
-        elif int(float(seconds)) > max_runtime:
-            yield f"step {name}: max runtime {int(float(seconds))}s exceeds {max_runtime}s"
+        itype = value(fields.instance_type)
+        if instance_types and itype not in instance_types:
+            yield violation(step.path(fields.instance_type),
+                            f"instance type {itype} is not allowed ({', '.join(instance_types)})")
 
-    def destinations() -> Iterator[str]:
-        uris: list[Any] = []
-        if "output" in fields:
-            uris.append(value(fields["output"]))
-        if "outputs" in fields:
-            container, leaf = fields["outputs"]
-            for i, item in enumerate(as_list(_lookup(args, container))):
-                raw = _lookup(item, leaf) if isinstance(item, Mapping) else None
-                if raw is not None:
-                    uris.append(value("", raw, f"{container}[{i}].{leaf}"))
-        for uri in uris:
-            if uri is not None and _bucket_of(str(uri)) not in buckets:
-                yield f"step {name}: writes to {uri}, not a bucket of this platform"
+    def runtime() -> Iterator[StepViolation]:
+        if fields.max_runtime is None:
+            return
+        seconds = value(fields.max_runtime)
+        if seconds is None:
+            yield violation(step.path(fields.max_runtime),
+                            f"{step.path(fields.max_runtime)} is not set")
+        elif int(float(seconds)) > max_runtime:
+            yield violation(step.path(fields.max_runtime),
+                            f"max runtime {int(float(seconds))}s exceeds {max_runtime}s")
+
+    def destinations() -> Iterator[StepViolation]:
+        unknown: CannotEvaluate | None = None
+        for field, raw in step.values(fields.outputs):
+            if raw is None:
+                yield violation(field, f"{field} is not set")
+                continue
+            # The bucket is decided once the known start of the URI has passed "s3://<bucket>/".
+            text, stop = known_prefix(reader.resolve(raw), lambda part: part.pending() is None)
+            bucket = s3_bucket(text, complete=stop is None)
+            if bucket is None and stop is not None:
+                unknown = unknown or CannotEvaluate(f"step {step.name}: {field} "
+                                                    f"({describe(stop)})")
+            elif bucket not in buckets:
+                shown = text if stop is None else f"{text}..."
+                yield violation(field, f"writes to {shown}, not a bucket of this platform")
+        if unknown is not None:
+            raise unknown
 
     yield from each(encryption, output_encryption, instance, runtime, destinations)
 
 
 @stack_rule(
     "pipeline-definition-rules", area="sagemaker", severity=Severity.HIGH,
-    types=[PIPELINE, BUCKET],
+    types=[tokens.SAGEMAKER_PIPELINE, tokens.S3_BUCKET],
     description="Every step of every pipeline definition encrypts volumes and outputs with KMS, "
                 "uses an allowed instance type, sets a max runtime within the limit and writes "
                 "only to the platform's buckets.",
@@ -337,7 +284,7 @@ def _check_step(
 def pipeline_definition_rules(
     resources: Sequence[Resource], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
-    buckets = {str(b.props.get("bucket")) for b in of_type(resources, BUCKET)
+    buckets = {str(b.props.get("bucket")) for b in of_type(resources, tokens.S3_BUCKET)
                if b.props.get("bucket") and not is_unknown(b.props.get("bucket"))}
     buckets |= {str(b) for b in config.get("extraOutputBuckets") or []}
     itypes = [str(t) for t in config.get("allowedInstanceTypes") or []]
@@ -359,14 +306,16 @@ def pipeline_definition_rules(
         if not isinstance(definition, Mapping):
             yield "pipelineDefinition is not a JSON object"
             return
-        yield from check_definition(definition, buckets=buckets, instance_types=itypes,
-                                    max_runtime=max_runtime)
+        for violation in definition_violations(definition, buckets=buckets,
+                                               instance_types=itypes, max_runtime=max_runtime):
+            yield str(violation)
 
-    return iter_findings(of_type(resources, PIPELINE), judge)
+    return iter_findings(of_type(resources, tokens.SAGEMAKER_PIPELINE), judge)
 
 
 @resource_rule(
-    "endpoint-config-kms", area="sagemaker", severity=Severity.HIGH, types=[ENDPOINT_CONFIG],
+    "endpoint-config-kms", area="sagemaker", severity=Severity.HIGH,
+    types=[tokens.SAGEMAKER_ENDPOINT_CONFIGURATION],
     description="Endpoint configurations encrypt the ML storage volumes with a customer key.",
     remediation="Set kms_key_arn on the EndpointConfiguration to the environment key.",
     references=["CKV_AWS_98"],
@@ -378,7 +327,7 @@ def endpoint_config_kms(resource: Resource, config: Mapping[str, Any]) -> Iterat
 
 @resource_rule(
     "endpoint-data-capture-kms", area="sagemaker", severity=Severity.MEDIUM,
-    types=[ENDPOINT_CONFIG],
+    types=[tokens.SAGEMAKER_ENDPOINT_CONFIGURATION],
     description="Endpoints capture request/response data for monitoring, encrypted with KMS.",
     remediation="Set data_capture_config with enable_capture=True, a destination in the "
                 "platform bucket and kms_key_id.",
@@ -392,7 +341,8 @@ def endpoint_data_capture_kms(resource: Resource, config: Mapping[str, Any]) -> 
 
 
 @resource_rule(
-    "endpoint-min-instances", area="sagemaker", severity=Severity.HIGH, types=[ENDPOINT_CONFIG],
+    "endpoint-min-instances", area="sagemaker", severity=Severity.HIGH,
+    types=[tokens.SAGEMAKER_ENDPOINT_CONFIGURATION],
     description="Production variants run at least minInstances instances (spread over "
                 "availability zones). Enforced in prod.",
     remediation="Set initial_instance_count >= 2 on every production variant.",
@@ -412,7 +362,7 @@ def endpoint_min_instances(resource: Resource, config: Mapping[str, Any]) -> Ite
 
 
 @resource_rule(
-    "model-network-isolation", area="sagemaker", severity=Severity.MEDIUM, types=[MODEL],
+    "model-network-isolation", area="sagemaker", severity=Severity.MEDIUM, types=[tokens.SAGEMAKER_MODEL],
     description="Models run with network isolation: containers make no outbound calls.",
     remediation="Set enable_network_isolation=True on the aws.sagemaker.Model.",
     references=["CKV_AWS_370", "Security Hub SageMaker.5"],
@@ -423,7 +373,7 @@ def model_network_isolation(resource: Resource, config: Mapping[str, Any]) -> It
 
 
 @resource_rule(
-    "endpoint-auto-rollback", area="sagemaker", severity=Severity.MEDIUM, types=[ENDPOINT],
+    "endpoint-auto-rollback", area="sagemaker", severity=Severity.MEDIUM, types=[tokens.SAGEMAKER_ENDPOINT],
     description="Endpoints update blue/green (or rolling) with CloudWatch alarms that roll "
                 "back a bad deployment automatically.",
     remediation="Set deployment_config.blue_green_update_policy and "
@@ -448,7 +398,7 @@ def endpoint_auto_rollback(resource: Resource, config: Mapping[str, Any]) -> Ite
 
 
 @resource_rule(
-    "notebook-kms", area="sagemaker", severity=Severity.HIGH, types=[NOTEBOOK],
+    "notebook-kms", area="sagemaker", severity=Severity.HIGH, types=[tokens.SAGEMAKER_NOTEBOOK_INSTANCE],
     description="Notebook instances encrypt their storage volume with a customer key.",
     remediation="Set kms_key_id on the NotebookInstance.",
     references=["CKV_AWS_22"],
@@ -459,7 +409,8 @@ def notebook_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]
 
 
 @resource_rule(
-    "notebook-no-direct-internet", area="sagemaker", severity=Severity.HIGH, types=[NOTEBOOK],
+    "notebook-no-direct-internet", area="sagemaker", severity=Severity.HIGH,
+    types=[tokens.SAGEMAKER_NOTEBOOK_INSTANCE],
     description="Notebook instances have no direct internet access (traffic goes through the "
                 "VPC).",
     remediation="Set direct_internet_access='Disabled' and a subnet_id.",
@@ -471,7 +422,8 @@ def notebook_no_direct_internet(resource: Resource, config: Mapping[str, Any]) -
 
 
 @resource_rule(
-    "notebook-no-root", area="sagemaker", severity=Severity.MEDIUM, types=[NOTEBOOK],
+    "notebook-no-root", area="sagemaker", severity=Severity.MEDIUM,
+    types=[tokens.SAGEMAKER_NOTEBOOK_INSTANCE],
     description="Notebook users have no root access.",
     remediation="Set root_access='Disabled' on the NotebookInstance.",
     references=["CKV_AWS_307", "Security Hub SageMaker.3"],

@@ -1,4 +1,5 @@
-"""Fixtures for ML project tests: copies of the repository to break, rendered examples."""
+"""Fixtures for ML project tests: copies of the repository to break; the rendered examples
+(``rendered``, tests/conftest.py) as the render cache of every test here."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHIPPED_STACKS
-
-EXAMPLES = ("churn", "fraud")
+from tests.conftest import EXAMPLES, ROOT
 
 
 def make_root(tmp: Path, projects: tuple[str, ...] = EXAMPLES) -> Path:
@@ -25,34 +24,6 @@ def make_root(tmp: Path, projects: tuple[str, ...] = EXAMPLES) -> Path:
 @pytest.fixture
 def tmp_root(tmp_path: Path) -> Path:
     return make_root(tmp_path)
-
-
-@pytest.fixture(scope="session")
-def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("renders")
-
-
-@pytest.fixture(scope="session")
-def rendered(render_cache: Path):
-    """Both examples rendered afresh for every shipped stack, under moto.
-
-    The renders land in a session cache that every copy of the examples shares (same files and
-    context: same key), so later tests do not pay for the SDK again.
-    """
-    from moto import mock_aws
-
-    from infra.projects.render import CACHE_ENV
-    from mlops.ops.pipelines import prepare
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv(CACHE_ENV, str(render_cache))
-    with mock_aws():
-        result = {
-            (stack, name): prepare(ROOT, name, stack)
-            for stack in SHIPPED_STACKS for name in EXAMPLES
-        }
-    assert len(list(render_cache.glob("*.json"))) == len(result)  # all rendered afresh
-    return result
 
 
 @pytest.fixture(autouse=True)
