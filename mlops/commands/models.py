@@ -19,7 +19,8 @@ from mlops.console import err, fail, out
 from mlops.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
-    from mlops.ops.models import ModelVersion, PromotionResult
+    from mlops.ops.models import PromotionResult
+    from mlops.ops.versions import ModelVersion
 
 app = typer.Typer(help="Register, approve and promote model versions between stacks.",
                   no_args_is_help=True)
@@ -71,7 +72,7 @@ def _fmt_metrics(metrics: dict[str, float]) -> str:
 def _version_table(title: str, versions: list[ModelVersion]) -> Any:
     from rich.table import Table
 
-    from mlops.ops.models import describe_source
+    from mlops.ops.versions import describe_source
 
     table = Table(title=title, title_justify="left", caption="ARNs and lineage: --json",
                   caption_justify="left")

@@ -15,7 +15,7 @@ def cli(world: World, monkeypatch: pytest.MonkeyPatch):
     from mlops.cli import app
 
     monkeypatch.setattr("mlops.cli.ROOT", world.root)
-    monkeypatch.setattr("mlops.ops.models.clients", lambda region=None, **_: world.aws)
+    monkeypatch.setattr("mlops.ops.environment.clients", lambda region=None, **_: world.aws)
     monkeypatch.setenv("COLUMNS", "200")
     runner = CliRunner()
 

@@ -114,7 +114,7 @@ def test_cli_failed_gate_prints_the_table_and_exits_1(world: World,
     from mlops.cli import app
 
     monkeypatch.setattr("mlops.cli.ROOT", world.root)
-    monkeypatch.setattr("mlops.ops.models.clients", lambda region=None, **_: world.aws)
+    monkeypatch.setattr("mlops.ops.environment.clients", lambda region=None, **_: world.aws)
     version = world.register().version
     runner = CliRunner()
     result = runner.invoke(app, ["models", "promote", "churn", "--version", str(version),

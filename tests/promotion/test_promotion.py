@@ -9,8 +9,10 @@ import threading
 import pytest
 
 from mlops.errors import UsageError
-from mlops.ops import models
-from mlops.ops.models import NotProvisioned, OpsError
+from mlops.ops import metrics, models
+from mlops.ops.aws import OpsError
+from mlops.ops.environment import NotProvisioned
+from mlops.ops.versions import describe_source
 
 from .conftest import ACCOUNT, REGION, World, provision
 
@@ -78,7 +80,7 @@ def test_happy_path_dev_staging_prod(world: World) -> None:
         "kind": "promotion", "stack": "staging", "version": first.target_version,
         "packageArn": first.target_arn, "gitCommit": "0123456789abcdef0123456789abcdef01234567",
         "operator": "alice@example.com", "time": lineage["mlops:promotedAt"]}
-    assert models.describe_source(prod[0].source) == f"promoted from staging v{first.target_version}"
+    assert describe_source(prod[0].source) == f"promoted from staging v{first.target_version}"
     # The artifact was copied into prod's bucket, re-encrypted with prod's key, same bytes.
     sha = _sha(world.artifact.read_bytes())
     assert prod[0].artifact == f"s3://{world.bucket('prod')}/models/churn/{sha}/model.tar.gz"
@@ -461,10 +463,10 @@ def test_metrics_must_be_finite_numbers(world: World, tmp_path) -> None:
     bad = tmp_path / "nan.json"
     bad.write_text('{"auc": NaN}')
     with pytest.raises(UsageError, match=r"nan.json: auc: must be a number \(got nan\)"):
-        models.read_metrics(bad)
+        metrics.read_metrics(bad)
     bad.write_text("[0.9]")
     with pytest.raises(UsageError, match=r"nan.json: must be a JSON object of metric name"):
-        models.read_metrics(bad)
+        metrics.read_metrics(bad)
 
 
 def test_a_run_that_finds_the_package_mid_promotion_waits_and_changes_nothing(
@@ -537,10 +539,10 @@ def test_register_takes_the_evaluation_report_the_pipelines_write(world: World, 
     report.write_text(json.dumps({"metrics": {"auc": {"value": "high"}}}))
     with pytest.raises(UsageError, match=r"evaluation.json: metrics.auc.value: must be a number "
                                          r"\(got 'high'\)"):
-        models.read_metrics(report)
+        metrics.read_metrics(report)
     report.write_text(json.dumps({"a": {"auc": 0.9}, "b": {"auc": 0.8}}))
     with pytest.raises(UsageError, match=r"evaluation.json: b.auc: metric auc given twice"):
-        models.read_metrics(report)
+        metrics.read_metrics(report)
     with pytest.raises(UsageError, match=r"metrics: auc: must be a number \(got True\)"):
         models.register_model(world.root, "churn", "dev", str(world.artifact), {"auc": True},
                               aws=world.aws)
