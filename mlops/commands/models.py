@@ -1,4 +1,5 @@
-"""`mlops models ...`: model versions across environments (thin layer over mlops.ops.models).
+"""`mlops models ...`: model versions across environments (thin layer over mlops.ops.models
+and mlops.ops.promotion).
 
 Exit codes: 0 done; 1 a gate failed or AWS refused (one line, or the table of gates);
 2 bad input (arguments, stack file, project.yaml, missing environment resources).
@@ -19,7 +20,7 @@ from mlops.console import err, fail, out
 from mlops.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
-    from mlops.ops.models import PromotionResult
+    from mlops.ops.promotion_plan import PromotionPlan
     from mlops.ops.versions import ModelVersion
 
 app = typer.Typer(help="Register, approve and promote model versions between stacks.",
@@ -150,19 +151,29 @@ def reject(project: Project, version: Version, stack: Stack, reason: Reason = No
     _decide(project, version, stack, reason, False)
 
 
-def _gate_table(result: PromotionResult) -> Any:
+def _gate_table(plan: PromotionPlan, dry_run: bool) -> Any:
     from rich.table import Table
 
-    title = (f"promote {result.project} v{result.version}: {result.source} -> {result.target}"
-             + (" (dry run)" if result.dry_run else ""))
+    facts = plan.facts
+    title = (f"promote {facts.project} v{facts.source.version}: {facts.source_stack} -> "
+             f"{facts.target.stack}" + (" (dry run)" if dry_run else ""))
     table = Table(title=title, title_justify="left")
     table.add_column("gate")
     table.add_column("result")
     table.add_column("detail", overflow="fold")
-    for gate in result.gates:
+    for gate in plan.gates:
         table.add_row(gate.name, "[green]pass[/]" if gate.passed else "[red]FAIL[/]",
                       gate.detail, style=None)
     return table
+
+
+def _show_plan(plan: PromotionPlan, dry_run: bool) -> None:
+    """The table of gates, then (when they pass) the steps, in the order they are taken."""
+    out.print(_gate_table(plan, dry_run))
+    if plan.passed:
+        out.print("planned changes (none made):" if dry_run else "planned changes:")
+        for line in plan.lines():
+            out.print(f"  - {line}", markup=False)
 
 
 @app.command()
@@ -178,22 +189,22 @@ def promote(
 ) -> None:
     """Promote a version between stacks through gates; pin it and audit it.
 
-    The table of gates is printed before anything changes.
+    The table of gates and the planned steps are printed before anything changes.
     """
-    from mlops.ops.models import promote as run
+    from mlops.ops.promotion import promote as run
 
     with _errors(), err.status(f"checking the gates of {project} v{version} "
                                f"{source} -> {target}") as status:
-        def show_gates(result: PromotionResult) -> None:
+        def show_plan(plan: PromotionPlan) -> None:
             if not as_json:
-                status.stop()  # the table goes out before the spinner comes back
-                out.print(_gate_table(result))
+                status.stop()  # the plan goes out before the spinner comes back
+                _show_plan(plan, dry_run)
                 status.update(f"promoting {project} v{version} {source} -> {target}")
                 status.start()
 
         result = run(_root(), project, version, source, target, dry_run=dry_run, pin=pin,
                      notify=lambda message: err.print(message, markup=False),
-                     on_gates=show_gates)
+                     on_plan=show_plan)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     if not result.passed:
@@ -205,9 +216,6 @@ def promote(
     if as_json:
         return
     if result.dry_run:
-        out.print("planned changes (none made):")
-        for line in result.planned:
-            out.print(f"  - {line}", markup=False)
         return
     words = {"promoted": "promoted", "unchanged": "already promoted, nothing changed",
              "completed": "completed an earlier promotion"}

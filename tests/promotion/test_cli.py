@@ -111,15 +111,16 @@ def test_aws_failure_is_one_line_exit_1(world: World, cli, monkeypatch: pytest.M
 
 def test_the_gate_table_is_out_before_the_action_fails(world: World, cli,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlops.ops import models
+    from mlops.ops import promotion_apply
+    from mlops.ops.aws import OpsError
     from mlops.ops.gates import GATES
 
     world.approved()
 
     def fail(*args, **kwargs):
-        raise models.OpsError("copy failed: injected")
+        raise OpsError("copy failed: injected")
 
-    monkeypatch.setattr(models, "_create_promoted", fail)
+    monkeypatch.setattr(promotion_apply, "_create_promoted", fail)
     result = cli("promote", "churn", "--version", "1", "--from", "dev", "--to", "staging")
     assert result.exit_code == 1, result.output
     for name, _ in GATES:
