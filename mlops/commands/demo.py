@@ -133,7 +133,7 @@ def approve_model(demo: Demo) -> str:
 def promote(source: str, target: str) -> Callable[[Demo], str]:
     """Promote the demo's version through the gates (stack files are not pinned by the demo)."""
     def run(demo: Demo) -> str:
-        from mlops.ops import models
+        from mlops.ops import models, promotion
 
         aws = demo.aws
         version = demo.facts["versions"][source]
@@ -142,7 +142,8 @@ def promote(source: str, target: str) -> Callable[[Demo], str]:
             models.approve(demo.root, PROJECT, source, version, f"demo: reviewed in {source}",
                            aws=aws)
             note = f"approved v{version} in {source}; "
-        result = models.promote(demo.root, PROJECT, version, source, target, pin=False, aws=aws)
+        result = promotion.promote(demo.root, PROJECT, version, source, target, pin=False,
+                                    aws=aws)
         if result.outcome not in ("promoted", "unchanged", "completed"):
             blocked = next((g for g in result.gates if not g.passed), None)
             why = f"{blocked.name}: {blocked.detail}" if blocked else result.outcome

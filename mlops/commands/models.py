@@ -1,67 +1,32 @@
-"""`mlops models ...`: model versions across environments (thin layer over mlops.ops.models).
-
-Exit codes: 0 done; 1 a gate failed or AWS refused (one line, or the table of gates);
-2 bad input (arguments, stack file, project.yaml, missing environment resources).
-"""
+"""`mlops models ...`: model versions across environments (thin layer over mlops.ops.models
+and mlops.ops.promotion). A blocked promotion exits 1 after its table of gates; errors take the
+exit codes of mlops.errors."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlops.console import err, fail, out
-from mlops.errors import EXIT_CHECK_FAILED, EXIT_USAGE, UsageError
+from mlops.commands.common import JsonOpt, StackOpt, group, project_root
+from mlops.console import err, out
+from mlops.errors import EXIT_CHECK_FAILED
 
 if TYPE_CHECKING:
-    from mlops.ops.models import ModelVersion, PromotionResult
+    from mlops.ops.promotion_plan import PromotionPlan
+    from mlops.ops.versions import ModelVersion
 
-app = typer.Typer(help="Register, approve and promote model versions between stacks.",
-                  no_args_is_help=True)
+app = group("Register, approve and promote model versions between stacks.")
 
-Project = Annotated[str, typer.Argument(help="Project name (pipelines/PROJECT/project.yaml).")]
-Stack = Annotated[str, typer.Option("--stack", "-s", help="Stack name (stacks/Pulumi.NAME.yaml).")]
-Version = Annotated[int, typer.Option("--version", "-v", min=1, help="Model package version.")]
-Reason = Annotated[str | None, typer.Option("--reason", help="Why (recorded and audited).")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _root() -> Path:
-    from mlops.commands.common import project_root
-
-    return project_root()
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """One line and an exit code for every failure a person can see; never a traceback."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from infra.config import SettingsError
-    from mlops.ops.aws import describe_error
-    from mlops.ops.models import OpsError
-
-    try:
-        yield
-    except (SettingsError, UsageError) as exc:
-        fail(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
-    except OpsError as exc:
-        fail(str(exc))
-        raise typer.Exit(EXIT_CHECK_FAILED) from None
-    except (BotoCoreError, ClientError) as exc:
-        fail(f"AWS: {describe_error(exc)}")
-        raise typer.Exit(EXIT_CHECK_FAILED) from None
-
-
-def _run(status: str, fn: Callable[[], Any]) -> Any:
-    with _errors(), err.status(status):
-        return fn()
+Project = Annotated[str, typer.Argument(metavar="PROJECT",
+                                        help="Project name (pipelines/PROJECT/project.yaml).")]
+Version = Annotated[int, typer.Option("--version", "-v", min=1, metavar="N",
+                                      help="Model package version.")]
+Reason = Annotated[str | None, typer.Option("--reason", metavar="TEXT",
+                                            help="Why (recorded and audited).")]
 
 
 def _fmt_metrics(metrics: dict[str, float]) -> str:
@@ -71,7 +36,7 @@ def _fmt_metrics(metrics: dict[str, float]) -> str:
 def _version_table(title: str, versions: list[ModelVersion]) -> Any:
     from rich.table import Table
 
-    from mlops.ops.models import describe_source
+    from mlops.ops.versions import describe_source
 
     table = Table(title=title, title_justify="left", caption="ARNs and lineage: --json",
                   caption_justify="left")
@@ -87,12 +52,12 @@ def _version_table(title: str, versions: list[ModelVersion]) -> Any:
 
 
 @app.command("list")
-def list_(project: Project, stack: Stack, as_json: Json = False) -> None:
+def list_(project: Project, stack: StackOpt, as_json: JsonOpt = False) -> None:
     """Versions of a project in a stack: approval status, metrics, source lineage."""
     from mlops.ops.models import list_versions
 
-    versions = _run(f"listing {project} in {stack}",
-                    lambda: list_versions(_root(), project, stack))
+    with err.status(f"listing {project} in {stack}"):
+        versions = list_versions(project_root(), project, stack)
     if as_json:
         sys.stdout.write(json.dumps([v.to_dict() for v in versions], indent=2) + "\n")
         return
@@ -105,18 +70,20 @@ def list_(project: Project, stack: Stack, as_json: Json = False) -> None:
 @app.command()
 def register(
     project: Project,
-    stack: Stack,
-    artifact: Annotated[str, typer.Option("--artifact", help="Model artifact: a file or s3:// URI.")],
-    metrics: Annotated[Path, typer.Option("--metrics", help="JSON map of metric -> number.")],
-    image: Annotated[str | None, typer.Option("--image", help="Inference image URI "
-                                               "(default: SageMaker XGBoost 1.7-1).")] = None,
-    as_json: Json = False,
+    stack: StackOpt,
+    artifact: Annotated[str, typer.Option("--artifact", metavar="PATH|S3URI",
+                                          help="Model artifact: a file or s3:// URI.")],
+    metrics: Annotated[Path, typer.Option("--metrics", metavar="FILE",
+                                          help="JSON map of metric -> number.")],
+    image: Annotated[str | None, typer.Option("--image", metavar="URI", help="Inference image "
+                                              "URI (default: SageMaker XGBoost 1.7-1).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Register a model trained outside the pipeline (PendingManualApproval)."""
     from mlops.ops.models import register_model
 
-    version = _run(f"registering {project} in {stack}",
-                   lambda: register_model(_root(), project, stack, artifact, metrics, image))
+    with err.status(f"registering {project} in {stack}"):
+        version = register_model(project_root(), project, stack, artifact, metrics, image)
     if as_json:
         sys.stdout.write(json.dumps(version.to_dict(), indent=2) + "\n")
         return
@@ -132,67 +99,76 @@ def _decide(project: str, version: int, stack: str, reason: str | None, approve:
 
     fn = models.approve if approve else models.reject
     verb = "approving" if approve else "rejecting"
-    result = _run(f"{verb} {project} v{version} in {stack}",
-                  lambda: fn(_root(), project, stack, version, reason))
+    with err.status(f"{verb} {project} v{version} in {stack}"):
+        result = fn(project_root(), project, stack, version, reason)
     out.print(f"{project} v{result.version} in {stack}: {result.status} ({result.approval})")
 
 
 @app.command()
-def approve(project: Project, version: Version, stack: Stack, reason: Reason = None) -> None:
+def approve(project: Project, version: Version, stack: StackOpt, reason: Reason = None) -> None:
     """Approve a version (its artifact checksum is verified first); records who and why."""
     _decide(project, version, stack, reason, True)
 
 
 @app.command()
-def reject(project: Project, version: Version, stack: Stack, reason: Reason = None) -> None:
+def reject(project: Project, version: Version, stack: StackOpt, reason: Reason = None) -> None:
     """Reject a version; records who and why."""
     _decide(project, version, stack, reason, False)
 
 
-def _gate_table(result: PromotionResult) -> Any:
+def _gate_table(plan: PromotionPlan, dry_run: bool) -> Any:
     from rich.table import Table
 
-    title = (f"promote {result.project} v{result.version}: {result.source} -> {result.target}"
-             + (" (dry run)" if result.dry_run else ""))
+    facts = plan.facts
+    title = (f"promote {facts.project} v{facts.source.version}: {facts.source_stack} -> "
+             f"{facts.target.stack}" + (" (dry run)" if dry_run else ""))
     table = Table(title=title, title_justify="left")
     table.add_column("gate")
     table.add_column("result")
     table.add_column("detail", overflow="fold")
-    for gate in result.gates:
+    for gate in plan.gates:
         table.add_row(gate.name, "[green]pass[/]" if gate.passed else "[red]FAIL[/]",
                       gate.detail, style=None)
     return table
+
+
+def _show_plan(plan: PromotionPlan, dry_run: bool) -> None:
+    """The table of gates, then (when they pass) the steps, in the order they are taken."""
+    out.print(_gate_table(plan, dry_run))
+    if plan.passed:
+        out.print("planned changes (none made):" if dry_run else "planned changes:")
+        for line in plan.lines():
+            out.print(f"  - {line}", markup=False)
 
 
 @app.command()
 def promote(
     project: Project,
     version: Version,
-    source: Annotated[str, typer.Option("--from", help="Source stack.")],
-    target: Annotated[str, typer.Option("--to", help="Target stack.")],
+    source: Annotated[str, typer.Option("--from", metavar="STACK", help="Source stack.")],
+    target: Annotated[str, typer.Option("--to", metavar="STACK", help="Target stack.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show gates and planned changes only.")] = False,
     pin: Annotated[bool, typer.Option("--pin/--no-pin", help="Pin the version in the target "
                                       "stack file.")] = True,
-    as_json: Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Promote a version between stacks through gates; pin it and audit it.
 
-    The table of gates is printed before anything changes.
+    The table of gates and the planned steps are printed before anything changes.
     """
-    from mlops.ops.models import promote as run
+    from mlops.ops.promotion import promote as run
 
-    with _errors(), err.status(f"checking the gates of {project} v{version} "
-                               f"{source} -> {target}") as status:
-        def show_gates(result: PromotionResult) -> None:
+    with err.status(f"checking the gates of {project} v{version} {source} -> {target}") as status:
+        def show_plan(plan: PromotionPlan) -> None:
             if not as_json:
-                status.stop()  # the table goes out before the spinner comes back
-                out.print(_gate_table(result))
+                status.stop()  # the plan goes out before the spinner comes back
+                _show_plan(plan, dry_run)
                 status.update(f"promoting {project} v{version} {source} -> {target}")
                 status.start()
 
-        result = run(_root(), project, version, source, target, dry_run=dry_run, pin=pin,
+        result = run(project_root(), project, version, source, target, dry_run=dry_run, pin=pin,
                      notify=lambda message: err.print(message, markup=False),
-                     on_gates=show_gates)
+                     on_plan=show_plan)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     if not result.passed:
@@ -204,9 +180,6 @@ def promote(
     if as_json:
         return
     if result.dry_run:
-        out.print("planned changes (none made):")
-        for line in result.planned:
-            out.print(f"  - {line}", markup=False)
         return
     words = {"promoted": "promoted", "unchanged": "already promoted, nothing changed",
              "completed": "completed an earlier promotion"}

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mlops.ops.aws import PRECONDITION_FAILED, RETRYABLE_CODES, OpsError, error_code
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mlops.ops.aws import PRECONDITION_FAILED, RETRYABLE_CODES, OpsError, describe_error, error_code
 
 SOURCE = "mlops.platform"
 EMIT_ATTEMPTS = 4
@@ -120,3 +122,15 @@ def append(clients: Any, target: AuditTarget, record: dict[str, Any], *,
         if error_code(exc) not in PRECONDITION_FAILED:
             raise
     return key, True
+
+
+def record_change(clients: Any, target: AuditTarget, record: dict[str, Any], done: str, *,
+                  idempotency: str | None = None) -> tuple[str, bool]:
+    """:func:`append` the record of a change already made; if that fails, one OpsError saying
+    what was done (``done``) and that re-running the command writes the record."""
+    try:
+        return append(clients, target, record, idempotency=idempotency)
+    except (OpsError, BotoCoreError, ClientError) as exc:
+        why = str(exc) if isinstance(exc, OpsError) else describe_error(exc)
+        raise OpsError(f"{done}, but its audit record could not be written ({why}); "
+                       "re-run the command to write it") from None

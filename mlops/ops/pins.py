@@ -55,6 +55,18 @@ def _load(root: Path, stack: str) -> tuple[Any, str]:
     return doc, text
 
 
+def _pins_exactly(models: Any, project: str, version: int, package_arn: str) -> bool:
+    current = models.get(project) if isinstance(models, dict) else None
+    return isinstance(current, dict) and current.get("version") == version \
+        and current.get("packageArn") == package_arn
+
+
+def is_pinned(root: Path, stack: str, project: str, version: int, package_arn: str) -> bool:
+    """Does the stack file already pin ``project`` to exactly this version and package?"""
+    doc = _load(root, stack)[0]
+    return _pins_exactly(doc["config"].get(MODELS_KEY), project, version, package_arn)
+
+
 def write_pin(root: Path, stack: str, project: str, version: int, package_arn: str) -> bool:
     """Set ``mlops:models.<project>`` to ``{version, packageArn}``; True when the file changed."""
     source = stack_file(stack)
@@ -63,9 +75,7 @@ def write_pin(root: Path, stack: str, project: str, version: int, package_arn: s
     models = config.get(MODELS_KEY)
     if models is not None and not isinstance(models, dict):
         raise SettingsError(source, MODELS_KEY, "must be a mapping of project -> {version, packageArn}")
-    current = (models or {}).get(project)
-    if isinstance(current, dict) and current.get("version") == version \
-            and current.get("packageArn") == package_arn:
+    if _pins_exactly(models, project, version, package_arn):
         return False
     expected = YAML(typ="safe", pure=True).load(text)
     expected["config"][MODELS_KEY] = {**(expected["config"].get(MODELS_KEY) or {}),

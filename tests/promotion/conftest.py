@@ -13,8 +13,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mlops.ops import audit, lock, models
+from mlops.ops import audit, lock, models, packages
 from mlops.ops.aws import AwsClients
+from mlops.ops.versions import ModelVersion
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -48,7 +49,7 @@ class World:
     def boto(self, service: str) -> Any:
         return SESSION.client(service, region_name=REGION)
 
-    def register(self, stack: str = "dev", metrics: dict[str, float] | None = None) -> models.ModelVersion:
+    def register(self, stack: str = "dev", metrics: dict[str, float] | None = None) -> ModelVersion:
         path = self.metrics
         if metrics is not None:
             path = self.root / "m.json"
@@ -56,7 +57,7 @@ class World:
         return models.register_model(self.root, "churn", stack, str(self.artifact), path,
                                      aws=self.aws)
 
-    def approved(self, stack: str = "dev") -> models.ModelVersion:
+    def approved(self, stack: str = "dev") -> ModelVersion:
         version = self.register(stack)
         return models.approve(self.root, "churn", stack, version.version, "looks good", aws=self.aws)
 
@@ -106,7 +107,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                         lambda self, context: 0.0)
     monkeypatch.setattr(lock, "POLL_SECONDS", 0.01)
     monkeypatch.setattr(audit, "EMIT_BACKOFF_SECONDS", 0.0)
-    monkeypatch.setattr(models, "CREATE_BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr(packages, "CREATE_BACKOFF_SECONDS", 0.0)
     # Adaptive mode slows a client down after throttling (token bucket); not what these test.
     monkeypatch.setattr("botocore.retries.adaptive.ClientRateLimiter.on_sending_request",
                         lambda self, request, **kwargs: None)

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
-from typer.testing import CliRunner
+
+from tests.conftest import run_cli
 
 from .conftest import World
 
 
 @pytest.fixture()
-def cli(world: World, monkeypatch: pytest.MonkeyPatch):
-    from mlops.cli import app
-
-    monkeypatch.setenv("MLOPS_ROOT", str(world.root))
-    monkeypatch.setattr("mlops.ops.models.clients", lambda region=None, **_: world.aws)
+def cli(world: World, monkeypatch: pytest.MonkeyPatch, capsys):
+    """`mlops models ARGS` through the console-script entry (its exit codes and error lines)."""
+    monkeypatch.setattr("mlops.ops.environment.clients", lambda region=None, **_: world.aws)
     monkeypatch.setenv("COLUMNS", "200")
-    runner = CliRunner()
 
-    def run(*args: str):
-        return runner.invoke(app, ["models", *args])
+    def run(*args: str) -> SimpleNamespace:
+        code, stdout, stderr = run_cli(monkeypatch, capsys, world.root, "models", *args)
+        return SimpleNamespace(exit_code=code, stdout=stdout, stderr=stderr,
+                               output=stdout + stderr)
 
     return run
 
@@ -111,15 +112,16 @@ def test_aws_failure_is_one_line_exit_1(world: World, cli, monkeypatch: pytest.M
 
 def test_the_gate_table_is_out_before_the_action_fails(world: World, cli,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlops.ops import models
+    from mlops.ops import promotion_apply
+    from mlops.ops.aws import OpsError
     from mlops.ops.gates import GATES
 
     world.approved()
 
     def fail(*args, **kwargs):
-        raise models.OpsError("copy failed: injected")
+        raise OpsError("copy failed: injected")
 
-    monkeypatch.setattr(models, "_create_promoted", fail)
+    monkeypatch.setattr(promotion_apply, "_create_promoted", fail)
     result = cli("promote", "churn", "--version", "1", "--from", "dev", "--to", "staging")
     assert result.exit_code == 1, result.output
     for name, _ in GATES:

@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Callable
 
-from mlops.ops import models
+from mlops.ops import promotion
 from mlops.ops.aws import AwsClients
 from mlops.ops.pins import read_pins
 
@@ -49,9 +49,9 @@ def _project(world: World, name: str) -> int:
     return 1
 
 
-def _promote(world: World, aws: AwsClients, name: str, version: int) -> models.PromotionResult:
-    return models.promote(world.root, name, version, "dev", "staging", aws=aws,
-                          pins_root=world.root / "pins" / name)
+def _promote(world: World, aws: AwsClients, name: str, version: int) -> promotion.PromotionResult:
+    return promotion.promote(world.root, name, version, "dev", "staging", aws=aws,
+                             pins_root=world.root / "pins" / name)
 
 
 def _auto_approve_staging(world: World) -> None:
@@ -78,7 +78,7 @@ def _check_invariant(world: World, name: str) -> list[dict]:
     return packages
 
 
-def _check_converged(world: World, name: str, result: models.PromotionResult, *,
+def _check_converged(world: World, name: str, result: promotion.PromotionResult, *,
                      lock_released: bool = True) -> None:
     packages = _check_invariant(world, name)
     assert len(packages) == 1

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from typer.testing import CliRunner
 
-from mlops.ops import models
+from mlops.ops import models, promotion
 from mlops.ops.gates import GATES
 
 from .conftest import World
@@ -83,7 +83,7 @@ CASES: dict[str, tuple[Callable[[World], tuple[int, str, str]], str, str]] = {
 def test_each_gate_fails_alone_and_changes_nothing(world: World, case: str) -> None:
     arrange, gate, detail = CASES[case]
     version, source, target = arrange(world)
-    result = models.promote(world.root, "churn", version, source, target, aws=world.aws)
+    result = promotion.promote(world.root, "churn", version, source, target, aws=world.aws)
     failed = [g for g in result.gates if not g.passed]
     assert [g.name for g in failed] == [gate]
     assert detail in failed[0].detail
@@ -94,8 +94,8 @@ def test_each_gate_fails_alone_and_changes_nothing(world: World, case: str) -> N
 
 def test_all_gates_pass_on_the_happy_path(world: World) -> None:
     version = world.approved()
-    result = models.promote(world.root, "churn", version.version, "dev", "staging", dry_run=True,
-                            aws=world.aws)
+    result = promotion.promote(world.root, "churn", version.version, "dev", "staging", dry_run=True,
+                               aws=world.aws)
     assert [(g.name, g.passed) for g in result.gates] == [(n, True) for n in GATE_NAMES]
 
 
@@ -103,7 +103,7 @@ def test_missing_threshold_fails_the_metrics_gate(world: World) -> None:
     manifest = world.root / "pipelines" / "churn" / "project.yaml"
     manifest.write_text(manifest.read_text().replace(", staging: 0.75", ""))
     version = world.approved()
-    result = models.promote(world.root, "churn", version.version, "dev", "staging", aws=world.aws)
+    result = promotion.promote(world.root, "churn", version.version, "dev", "staging", aws=world.aws)
     (failed,) = [g for g in result.gates if not g.passed]
     assert failed.name == "metrics meet threshold"
     assert "no approval threshold for staging" in failed.detail
@@ -114,7 +114,7 @@ def test_cli_failed_gate_prints_the_table_and_exits_1(world: World,
     from mlops.cli import app
 
     monkeypatch.setenv("MLOPS_ROOT", str(world.root))
-    monkeypatch.setattr("mlops.ops.models.clients", lambda region=None, **_: world.aws)
+    monkeypatch.setattr("mlops.ops.environment.clients", lambda region=None, **_: world.aws)
     version = world.register().version
     runner = CliRunner()
     result = runner.invoke(app, ["models", "promote", "churn", "--version", str(version),

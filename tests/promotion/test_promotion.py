@@ -9,8 +9,11 @@ import threading
 import pytest
 
 from mlops.errors import UsageError
-from mlops.ops import models
-from mlops.ops.models import NotProvisioned, OpsError
+from mlops.ops import metrics, models, promotion
+from mlops.ops.aws import OpsError
+from mlops.ops.environment import NotProvisioned
+from mlops.ops.promotion_plan import PromotionPlan
+from mlops.ops.versions import describe_source
 
 from .conftest import ACCOUNT, REGION, World, provision
 
@@ -55,12 +58,12 @@ def test_register_from_s3_uri_and_custom_image(world: World) -> None:
 
 def test_happy_path_dev_staging_prod(world: World) -> None:
     dev = world.approved("dev")
-    first = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    first = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert first.passed and first.outcome == "promoted"
     assert first.target_status == "PendingManualApproval"
     models.approve(world.root, "churn", "staging", first.target_version or 0, "soak ok", aws=world.aws)
-    second = models.promote(world.root, "churn", first.target_version or 0, "staging", "prod",
-                            aws=world.aws)
+    second = promotion.promote(world.root, "churn", first.target_version or 0, "staging", "prod",
+                               aws=world.aws)
     assert second.passed and second.outcome == "promoted"
     assert second.target_status == "PendingManualApproval"  # prod: manual approval by default
 
@@ -78,7 +81,7 @@ def test_happy_path_dev_staging_prod(world: World) -> None:
         "kind": "promotion", "stack": "staging", "version": first.target_version,
         "packageArn": first.target_arn, "gitCommit": "0123456789abcdef0123456789abcdef01234567",
         "operator": "alice@example.com", "time": lineage["mlops:promotedAt"]}
-    assert models.describe_source(prod[0].source) == f"promoted from staging v{first.target_version}"
+    assert describe_source(prod[0].source) == f"promoted from staging v{first.target_version}"
     # The artifact was copied into prod's bucket, re-encrypted with prod's key, same bytes.
     sha = _sha(world.artifact.read_bytes())
     assert prod[0].artifact == f"s3://{world.bucket('prod')}/models/churn/{sha}/model.tar.gz"
@@ -103,9 +106,9 @@ def test_happy_path_dev_staging_prod(world: World) -> None:
 
 def test_promotion_is_idempotent(world: World) -> None:
     dev = world.approved()
-    first = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    first = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     stack_file = (world.root / "stacks" / "Pulumi.staging.yaml").read_text()
-    again = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    again = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert again.outcome == "unchanged"
     assert again.target_arn == first.target_arn
     assert again.pinned is False
@@ -118,14 +121,14 @@ def test_promotion_is_idempotent(world: World) -> None:
 def test_concurrent_promotions_leave_one_package(world: World) -> None:
     dev = world.approved()
     barrier = threading.Barrier(2)
-    results: list[models.PromotionResult] = []
+    results: list[promotion.PromotionResult] = []
     errors: list[BaseException] = []
 
     def run() -> None:
         barrier.wait()
         try:
-            results.append(models.promote(world.root, "churn", dev.version, "dev", "staging",
-                                          aws=world.aws, pin=False))
+            results.append(promotion.promote(world.root, "churn", dev.version, "dev", "staging",
+                                             aws=world.aws, pin=False))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -146,8 +149,8 @@ def test_concurrent_promotions_leave_one_package(world: World) -> None:
 
 def test_dry_run_shows_gates_and_plan_and_changes_nothing(world: World) -> None:
     dev = world.approved()
-    result = models.promote(world.root, "churn", dev.version, "dev", "staging", dry_run=True,
-                            aws=world.aws)
+    result = promotion.promote(world.root, "churn", dev.version, "dev", "staging", dry_run=True,
+                               aws=world.aws)
     assert result.passed and result.outcome == "planned"
     assert any(line.startswith("copy s3://") for line in result.planned)
     assert any("pin churn in stacks/Pulumi.staging.yaml" in line for line in result.planned)
@@ -158,8 +161,8 @@ def test_dry_run_shows_gates_and_plan_and_changes_nothing(world: World) -> None:
 
 def test_no_pin_skips_the_stack_file(world: World) -> None:
     dev = world.approved()
-    result = models.promote(world.root, "churn", dev.version, "dev", "staging", pin=False,
-                            aws=world.aws)
+    result = promotion.promote(world.root, "churn", dev.version, "dev", "staging", pin=False,
+                               aws=world.aws)
     assert result.outcome == "promoted" and result.pinned is None
     assert "mlops:models" not in (world.root / "stacks" / "Pulumi.staging.yaml").read_text()
 
@@ -169,7 +172,7 @@ def test_auto_approve_target_starts_approved(world: World) -> None:
     path.write_text(path.read_text().replace("    allowFrom: [dev]\n",
                                              "    allowFrom: [dev]\n    autoApprove: true\n"))
     dev = world.approved()
-    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    result = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert result.target_status == "Approved"
     assert world.packages("staging")[0]["ModelApprovalStatus"] == "Approved"
 
@@ -185,7 +188,7 @@ def test_audit_records_and_events(world: World) -> None:
     dev = world.register()
     models.reject(world.root, "churn", "dev", dev.version, "leaky feature", aws=world.aws)
     dev2 = world.approved()
-    result = models.promote(world.root, "churn", dev2.version, "dev", "staging", aws=world.aws)
+    result = promotion.promote(world.root, "churn", dev2.version, "dev", "staging", aws=world.aws)
 
     trail = world.trail("dev")
     assert [r["event"] for r in sorted(trail, key=lambda r: r["time"])] == [
@@ -249,9 +252,9 @@ def test_list_shows_status_metrics_and_source(world: World) -> None:
 def test_missing_version_and_environment_are_one_line_errors(world: World) -> None:
     missing = r"churn version 9 not found in mlops-dev-churn \(stack dev; versions: none\)"
     with pytest.raises(UsageError, match=missing):
-        models.promote(world.root, "churn", 9, "dev", "staging", aws=world.aws)
+        promotion.promote(world.root, "churn", 9, "dev", "staging", aws=world.aws)
     with pytest.raises(UsageError, match="same stack"):
-        models.promote(world.root, "churn", 1, "dev", "dev", aws=world.aws)
+        promotion.promote(world.root, "churn", 1, "dev", "dev", aws=world.aws)
     with pytest.raises(UsageError, match="pipelines/nope/project.yaml"):
         models.list_versions(world.root, "nope", "dev", aws=world.aws)
     (world.root / "stacks" / "Pulumi.qa.yaml").write_text(
@@ -301,14 +304,14 @@ def test_a_held_lock_blocks_and_an_expired_one_is_taken_over(world: World) -> No
     s3.put_object(Bucket=world.bucket("staging"), Key=key, Body=json.dumps(held).encode())
     heard: list[str] = []
     with pytest.raises(OpsError, match=r"promotion lock s3://.* is held by bob until .* UTC"):
-        models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
-                       lock_wait=0.05, notify=heard.append)
+        promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
+                          lock_wait=0.05, notify=heard.append)
     assert heard and "waiting for the promotion lock" in heard[0]
     assert world.packages("staging") == []
 
     expired = {**held, "expires": time.time() - 1}  # a run that died mid-promotion
     s3.put_object(Bucket=world.bucket("staging"), Key=key, Body=json.dumps(expired).encode())
-    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    result = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert result.outcome == "promoted"
     assert s3.list_objects_v2(Bucket=world.bucket("staging"), Prefix="locks/").get("KeyCount") == 0
 
@@ -317,12 +320,12 @@ def test_gates_are_reported_before_anything_changes(world: World) -> None:
     dev = world.approved()
     seen: list[tuple[list[bool], int, list[dict]]] = []
 
-    def on_gates(result: models.PromotionResult) -> None:
-        seen.append(([g.passed for g in result.gates], len(world.packages("staging")),
+    def on_plan(plan: PromotionPlan) -> None:
+        seen.append(([g.passed for g in plan.gates], len(world.packages("staging")),
                      world.trail("staging")))
 
-    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
-                            on_gates=on_gates)
+    result = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
+                               on_plan=on_plan)
     assert seen == [([True] * 6, 0, [])]
     assert result.outcome == "promoted" and len(world.packages("staging")) == 1
 
@@ -343,14 +346,14 @@ def test_a_lock_left_by_a_killed_run_on_this_host_is_taken_over_at_once(world: W
             "expires": time.time() + 600}
     world.boto("s3").put_object(Bucket=world.bucket("staging"), Key=_lock_key(world, dev.arn),
                                 Body=json.dumps(held).encode())
-    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
-                            lock_wait=0.05)
+    result = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws,
+                               lock_wait=0.05)
     assert result.outcome == "promoted"
     # Killed after the package existed: the re-run finds it and clears the dead run's lock.
     s3 = world.boto("s3")
     s3.put_object(Bucket=world.bucket("staging"), Key=_lock_key(world, dev.arn),
                   Body=json.dumps(held).encode())
-    again = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    again = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert again.outcome == "unchanged"
     assert s3.list_objects_v2(Bucket=world.bucket("staging"), Prefix="locks/").get("KeyCount") == 0
     # A live holder on this host (this very process) is waited for.
@@ -373,13 +376,13 @@ def test_a_rerun_writes_a_missing_audit_record_and_says_completed(world: World,
 
     monkeypatch.setattr(audit, "append", crash)
     with pytest.raises(KeyboardInterrupt):
-        models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+        promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert len(world.packages("staging")) == 1 and world.trail("staging") == []
     monkeypatch.setattr(audit, "append", real)
-    again = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    again = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert again.outcome == "completed"
     assert [r["event"] for r in world.trail("staging")] == ["promoted"]
-    third = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    third = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
     assert third.outcome == "unchanged" and third.pinned is False
 
 
@@ -422,8 +425,8 @@ def test_alarms_of_a_project_with_a_longer_name_do_not_block(world: World) -> No
                         Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
     cw.set_alarm_state(AlarmName="mlops-dev-churn-v2-execution-failed", StateValue="ALARM",
                        StateReason="test")
-    result = models.promote(world.root, "churn", dev.version, "dev", "staging", dry_run=True,
-                            aws=world.aws)
+    result = promotion.promote(world.root, "churn", dev.version, "dev", "staging", dry_run=True,
+                               aws=world.aws)
     assert result.passed, [g for g in result.gates if not g.passed]
 
 
@@ -446,12 +449,12 @@ def test_a_pipeline_registered_version_gets_its_checksum_at_approval(world: Worl
     (listed,) = models.list_versions(world.root, "churn", "dev", aws=world.aws)
     assert listed.sha256 is None and listed.metrics == {"auc": 0.93}
     assert listed.source == {"kind": "pipeline"}
-    blocked = models.promote(world.root, "churn", 1, "dev", "staging", dry_run=True, aws=world.aws)
+    blocked = promotion.promote(world.root, "churn", 1, "dev", "staging", dry_run=True, aws=world.aws)
     assert "no checksum recorded" in next(g.detail for g in blocked.gates
                                           if g.name == "artifact checksum")
     approved = models.approve(world.root, "churn", "dev", 1, "pipeline run ok", aws=world.aws)
     assert approved.sha256 == _sha(b"trained")
-    result = models.promote(world.root, "churn", 1, "dev", "staging", aws=world.aws)
+    result = promotion.promote(world.root, "churn", 1, "dev", "staging", aws=world.aws)
     assert result.outcome == "promoted"
     (staged,) = models.list_versions(world.root, "churn", "staging", aws=world.aws)
     assert staged.sha256 == _sha(b"trained") and staged.metrics == {"auc": 0.93}
@@ -461,10 +464,10 @@ def test_metrics_must_be_finite_numbers(world: World, tmp_path) -> None:
     bad = tmp_path / "nan.json"
     bad.write_text('{"auc": NaN}')
     with pytest.raises(UsageError, match=r"nan.json: auc: must be a number \(got nan\)"):
-        models.read_metrics(bad)
+        metrics.read_metrics(bad)
     bad.write_text("[0.9]")
     with pytest.raises(UsageError, match=r"nan.json: must be a JSON object of metric name"):
-        models.read_metrics(bad)
+        metrics.read_metrics(bad)
 
 
 def test_a_run_that_finds_the_package_mid_promotion_waits_and_changes_nothing(
@@ -483,13 +486,13 @@ def test_a_run_that_finds_the_package_mid_promotion_waits_and_changes_nothing(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(audit, "append", slow_append)
-    results: dict[str, models.PromotionResult] = {}
-    first = threading.Thread(target=lambda: results.setdefault("first", models.promote(
+    results: dict[str, promotion.PromotionResult] = {}
+    first = threading.Thread(target=lambda: results.setdefault("first", promotion.promote(
         world.root, "churn", dev.version, "dev", "staging", aws=world.aws, pin=False)))
     first.start()
     assert in_audit.wait(10) and len(world.packages("staging")) == 1
     heard: list[str] = []
-    second = threading.Thread(target=lambda: results.setdefault("second", models.promote(
+    second = threading.Thread(target=lambda: results.setdefault("second", promotion.promote(
         world.root, "churn", dev.version, "dev", "staging", aws=world.aws, pin=False,
         notify=heard.append)))
     second.start()
@@ -521,7 +524,7 @@ def test_a_promotion_does_not_describe_every_version_of_the_target(world: World)
     calls: list[str] = []
     aws = AwsClients(region=REGION, boto_session=SESSION, on_client=lambda c: c.meta.events.register(
         "before-call.sagemaker.DescribeModelPackage", lambda **kw: calls.append("describe")))
-    result = models.promote(world.root, "churn", dev.version, "dev", "staging", aws=aws)
+    result = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=aws)
     assert result.outcome == "promoted" and result.target_version == 13
     assert len(calls) <= 5, len(calls)  # the source; the new package (created, re-found)
 
@@ -537,10 +540,10 @@ def test_register_takes_the_evaluation_report_the_pipelines_write(world: World, 
     report.write_text(json.dumps({"metrics": {"auc": {"value": "high"}}}))
     with pytest.raises(UsageError, match=r"evaluation.json: metrics.auc.value: must be a number "
                                          r"\(got 'high'\)"):
-        models.read_metrics(report)
+        metrics.read_metrics(report)
     report.write_text(json.dumps({"a": {"auc": 0.9}, "b": {"auc": 0.8}}))
     with pytest.raises(UsageError, match=r"evaluation.json: b.auc: metric auc given twice"):
-        models.read_metrics(report)
+        metrics.read_metrics(report)
     with pytest.raises(UsageError, match=r"metrics: auc: must be a number \(got True\)"):
         models.register_model(world.root, "churn", "dev", str(world.artifact), {"auc": True},
                               aws=world.aws)
