@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: help venv test demo preview up destroy lint bench policy docs clean
+.PHONY: help venv test test-fast demo preview up destroy lint bench policy docs clean
 
 help:
-	@echo "make demo | test | lint | bench | preview STACK=dev | up STACK=dev | destroy STACK=dev"
+	@echo "make demo | test | test-fast | lint | bench | preview STACK=dev | up STACK=dev | destroy STACK=dev"
 
 # The venv is rebuilt from the lock file whenever the lock file or pyproject.toml is newer.
 $(STAMP): requirements.lock pyproject.toml
@@ -24,6 +24,10 @@ venv: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Everything but the tests marked slow (real servers, make demo, cold renders).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check common infra mlops policies pipelines tests benchmarks

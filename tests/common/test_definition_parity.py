@@ -228,7 +228,7 @@ def test_the_hand_made_definition_is_made_of_real_api_requests():
     import botocore.session
     from botocore.validate import ParamValidator
 
-    from tests.projects.shapes import _Checker, shape_problems
+    from tests.infra.projects.shapes import _Checker, shape_problems
 
     data = definition()
     tune = data["Steps"].pop(2)  # shape_problems knows no Tuning: check its request here

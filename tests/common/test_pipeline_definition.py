@@ -22,7 +22,7 @@ from common.pipeline_definition import (
     walk,
 )
 from tests.conftest import ROOT
-from tests.projects.shapes import STEP_OPERATIONS
+from tests.infra.projects.shapes import STEP_OPERATIONS
 
 
 def step(name: str, kind: str, **arguments) -> dict:

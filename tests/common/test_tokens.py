@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from common import tokens
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 AWS = {name: value for name, value in vars(tokens).items()
        if name.isupper() and isinstance(value, str) and value.startswith("aws:")}
 # A Pulumi type token as code would spell it: provider resources and functions, our components,

@@ -12,9 +12,10 @@ import selectors
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
-PACK = Path(__file__).resolve().parents[2] / "policies"
+from tests.conftest import ROOT
+
+PACK = ROOT / "policies"
 
 
 def test_the_pack_starts_and_serves_the_analyzer() -> None:

@@ -15,8 +15,8 @@ from common import tokens
 from mlops.offline.plan import load_plan
 from mlops.policy.config import load_policy_config
 from mlops.policy.evaluate import evaluate, plan_resources
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 B = tokens.S3_BUCKET
 SSE = tokens.S3_BUCKET_SSE
 VER = tokens.S3_BUCKET_VERSIONING

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pulumi_aws as aws
 from pulumi.runtime import rpc
@@ -13,8 +12,7 @@ from mlops.offline.fakes import FakeCloud
 from mlops.offline.runtime import record
 from mlops.policy.evaluate import check_plan
 from policies.core import UNKNOWN_STRING
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.conftest import ROOT
 
 
 def program() -> None:

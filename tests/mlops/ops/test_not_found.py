@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from mlops.ops.aws import is_not_found
 from mlops.sandbox import moto_patches
+from tests.conftest import boto_client
 
 REGION = "eu-west-1"
 
@@ -46,7 +46,7 @@ def _raises(call: Callable[[], Any]) -> BaseException:
 
 def test_what_moto_answers_for_missing_resources_in_each_service() -> None:
     with moto_patches.installed(), mock_aws():
-        c = {s: boto3.client(s, region_name=REGION)
+        c = {s: boto_client(s)
              for s in ("s3", "iam", "kms", "sns", "events", "scheduler", "logs", "sagemaker")}
         c["s3"].create_bucket(Bucket="bkt-1", CreateBucketConfiguration={"LocationConstraint": REGION})
         missing = [

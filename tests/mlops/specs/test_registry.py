@@ -13,8 +13,8 @@ from mlops.offline.cloud import Cloud
 from mlops.offline.fakes import FakeCloud
 from mlops.offline.runtime import build_plan, record
 from mlops.specs import REGISTRY, SERVICES, IncompleteSpec, NotSimulated, check_types, problems_of
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 MADE_UP = ":".join(("aws", "madeup/thing", "Thing"))  # no spec, by design (and not a real type)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,10 +13,11 @@ from mlops.policy.config import CONFIG_DIR, config_path, load_policy_config
 from mlops.policy.evaluate import EXEMPTED, UNKNOWN, VIOLATION, evaluate, plan_resources
 from policies.exemptions import Exemption, ExemptionsError, load_exemptions, parse_exemptions
 from policies.rules import all_rules
+from tests.conftest import ROOT
 from tests.policies.helpers import UNKNOWN as UNKNOWN_VALUE
 from tests.policies.helpers import bucket, res, secure_buckets
 
-DATA = Path(__file__).parent / "data"
+DATA = ROOT / "tests" / "policies" / "data"
 TODAY = dt.date(2026, 11, 22)
 IDS = {r.id for r in all_rules()}
 

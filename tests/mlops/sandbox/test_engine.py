@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pulumi
 import pytest
 from pulumi.runtime import MockResourceArgs
@@ -17,17 +16,17 @@ from mlops.offline.cloud import Cloud
 from mlops.sandbox.engine import APPLIED, CREATED, FAILED, NOT_SIMULATED, MotoCloud, apply_stack
 from mlops.sandbox.handlers import Ctx
 from mlops.specs import REGISTRY, NotSimulated
+from tests.conftest import ROOT, boto_client
 
 # Types whose spec has a sandbox handler (the others say why they are not simulated).
 HANDLED = {t for t, spec in REGISTRY.items() if not isinstance(spec.sandbox, NotSimulated)}
 
-ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 
 
 def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
+    return boto_client(service)
 
 
 def engine() -> MotoCloud:

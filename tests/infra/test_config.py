@@ -132,6 +132,7 @@ def test_missing_stack_file_names_the_known_stacks(project, monkeypatch, capsys,
     assert registrations == []
 
 
+@pytest.mark.slow  # cold render
 def test_a_new_environment_is_one_more_stack_file(project, monkeypatch, capsys):
     text = GOOD.format(env="dev", extra="")
     (project / "stacks" / "Pulumi.alice-sandbox.yaml").write_text(text)

@@ -1,28 +1,23 @@
-"""Three provisioned environments on moto, and a temporary project root for pins."""
+"""Three environments provisioned on moto for promotion tests (the `world` fixture in
+tests/mlops/conftest.py), and a temporary project root for pins."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-import pytest
-from moto import mock_aws
-
-from mlops.ops import audit, lock, models, packages
+from mlops.ops import models
 from mlops.ops.aws import AwsClients
 from mlops.ops.versions import ModelVersion
+from tests.conftest import ROOT, boto_session
 
-REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 STACKS = ("dev", "staging", "prod")
-# One boto3 session for the whole suite: loading the SageMaker service model takes ~0.3 s.
-SESSION = boto3.session.Session(region_name=REGION)
+SESSION = boto_session()
 MANIFEST = """\
 name: churn
 owner: churn-team@example.com
@@ -89,39 +84,9 @@ def provision(stack: str, *, group: bool = True, bucket: bool = True) -> None:
             ModelPackageGroupName=f"mlops-{stack}-churn")
 
 
-def make_root(tmp: Path) -> Path:
+def promotion_root(tmp: Path) -> Path:
     root = tmp / "root"
-    shutil.copytree(REPO / "stacks", root / "stacks")
+    shutil.copytree(ROOT / "stacks", root / "stacks")
     (root / "pipelines" / "churn").mkdir(parents=True)
     (root / "pipelines" / "churn" / "project.yaml").write_text(MANIFEST)
     return root
-
-
-@pytest.fixture()
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("MLOPS_OPERATOR", "alice@example.com")
-    monkeypatch.setenv("MLOPS_GIT_COMMIT", "0123456789abcdef0123456789abcdef01234567")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    # Retries back off for real; keep the suite fast.
-    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount",
-                        lambda self, context: 0.0)
-    monkeypatch.setattr(lock, "POLL_SECONDS", 0.01)
-    monkeypatch.setattr(audit, "EMIT_BACKOFF_SECONDS", 0.0)
-    monkeypatch.setattr(packages, "CREATE_BACKOFF_SECONDS", 0.0)
-    # Adaptive mode slows a client down after throttling (token bucket); not what these test.
-    monkeypatch.setattr("botocore.retries.adaptive.ClientRateLimiter.on_sending_request",
-                        lambda self, request, **kwargs: None)
-    # moto makes an RSA key for every KMS key (slow, unused by symmetric keys): make one, reuse it.
-    import moto.kms.models as kms_models
-
-    cached = kms_models.generate_private_key("SYMMETRIC_DEFAULT")
-    monkeypatch.setattr(kms_models, "generate_private_key", lambda spec: cached)
-    root = make_root(tmp_path)
-    artifact = tmp_path / "model.tar.gz"
-    artifact.write_bytes(b"model-bytes-" * 1000)
-    metrics = tmp_path / "metrics.json"
-    metrics.write_text(json.dumps({"auc": 0.91, "f1": 0.84}))
-    with mock_aws():
-        for stack in STACKS:
-            provision(stack)
-        yield World(root, AwsClients(region=REGION, boto_session=SESSION), artifact, metrics)

@@ -8,8 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import run_cli
-
-from .conftest import World
+from tests.mlops.ops.world import World
 
 
 @pytest.fixture()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import jsonschema
@@ -16,12 +15,12 @@ from mlops.policy.config import config_path, load_policy_config
 from mlops.policy.evaluate import evaluate, plan_resources
 from mlops.policy.report import default_locator, render, to_sarif
 from policies.exemptions import Exemption
+from tests.conftest import ROOT
 from tests.policies.helpers import UNKNOWN, res
 
-DATA = Path(__file__).parent / "data"
+DATA = ROOT / "tests" / "policies" / "data"
 # Vendored from the OASIS SARIF TC (sarif-spec, errata01 schema), see data/README.md.
 SCHEMA = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

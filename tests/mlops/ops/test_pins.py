@@ -9,14 +9,13 @@ import pytest
 from infra.config import SettingsError
 from mlops.offline.runtime import load_settings
 from mlops.ops.pins import read_pins, write_pin
-
-from .conftest import make_root
+from tests.mlops.ops.world import promotion_root
 
 ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-prod-churn/{}"
 
 
 def test_pin_round_trip_keeps_comments_and_order(tmp_path: Path) -> None:
-    root = make_root(tmp_path)
+    root = promotion_root(tmp_path)
     path = root / "stacks" / "Pulumi.prod.yaml"
     path.write_text(path.read_text().replace(
         "  mlops:promotion:\n", "  # promotion into prod: staging only\n  mlops:promotion:\n"))
@@ -38,7 +37,7 @@ def test_pin_round_trip_keeps_comments_and_order(tmp_path: Path) -> None:
 
 
 def test_pin_is_idempotent_and_replaces_only_its_project(tmp_path: Path) -> None:
-    root = make_root(tmp_path)
+    root = promotion_root(tmp_path)
     write_pin(root, "prod", "churn", 1, ARN.format(1))
     write_pin(root, "prod", "fraud", 2, ARN.format(2))
     path = root / "stacks" / "Pulumi.prod.yaml"
@@ -54,7 +53,7 @@ def test_pin_is_idempotent_and_replaces_only_its_project(tmp_path: Path) -> None
 
 
 def test_pin_on_missing_stack_file_names_it(tmp_path: Path) -> None:
-    root = make_root(tmp_path)
+    root = promotion_root(tmp_path)
     with pytest.raises(SettingsError, match=r"stacks/Pulumi.qa.yaml: no such stack file"):
         write_pin(root, "qa", "churn", 1, ARN.format(1))
 

@@ -11,8 +11,8 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from mlops.commands.pipelines import app
-from tests.conftest import ROOT, run_cli
-from tests.projects.shapes import shape_problems
+from tests.conftest import ROOT, boto_client, run_cli
+from tests.infra.projects.shapes import shape_problems
 
 runner = CliRunner()
 
@@ -71,6 +71,7 @@ def test_bad_project_is_one_line_exit_2(tmp_root):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # cold render
 def test_new_scaffolds_a_project_that_validates(cli_root):
     result = invoke("new", "demo", "--owner", "me@example.com")
     assert result.exit_code == 0, result.output
@@ -112,8 +113,7 @@ def test_schema_writes_docs_and_checks_staleness(cli_root):
 def test_submit_refused_outside_dev(cli_root):
     with mock_aws():
         result = invoke("submit", "churn", "--stack", "staging")
-        import boto3
-        assert boto3.client("sagemaker", region_name="eu-west-1").list_pipelines()[
+        assert boto_client("sagemaker").list_pipelines()[
             "PipelineSummaries"] == []
     assert "deployments to staging go through `pulumi up`" in str(result.exception)
 
@@ -148,24 +148,22 @@ def _values(node):
 
 @mock_aws
 def test_submit_without_the_environment_key_is_refused(cli_root):
-    import boto3
 
-    boto3.client("s3", region_name="eu-west-1").create_bucket(
+    boto_client("s3").create_bucket(
         Bucket=WORKSPACE, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     result = invoke("submit", "churn", "--stack", "dev")
     assert f"{ALIAS_ARN} does not exist here: deploy stack dev first" in str(result.exception)
-    assert boto3.client("sagemaker", region_name="eu-west-1").list_pipelines()[
+    assert boto_client("sagemaker").list_pipelines()[
         "PipelineSummaries"] == []
-    assert boto3.client("s3", region_name="eu-west-1").list_objects_v2(Bucket=WORKSPACE)[
+    assert boto_client("s3").list_objects_v2(Bucket=WORKSPACE)[
         "KeyCount"] == 0
 
 
 @mock_aws
 def test_submit_diff_status_against_moto(cli_root):
-    import boto3
 
     key_arn = dev_environment()
-    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3 = boto_client("s3")
 
     diff = invoke("diff", "churn", "--stack", "dev")
     assert diff.exit_code == 0, diff.output
@@ -183,7 +181,7 @@ def test_submit_diff_status_against_moto(cli_root):
     assert "pipeline mlops-dev-churn: unchanged" in second.stdout
     assert "status Succeeded" in second.stdout
 
-    sm = boto3.client("sagemaker", region_name="eu-west-1")
+    sm = boto_client("sagemaker")
     described = sm.describe_pipeline(PipelineName="mlops-dev-churn")
     deployed = json.loads(described["PipelineDefinition"])
     assert deployed["Steps"][0]["Name"] == "Preprocess"
@@ -215,9 +213,8 @@ def test_rule_findings_block_submit(cli_root):
     path.write_text(path.read_text().replace("volume_kms_key=ctx.kms_key_arn, output_kms_key",
                                              "output_kms_key", 1))
     with mock_aws():
-        import boto3
         result = invoke("submit", "churn", "--stack", "dev")
-        assert boto3.client("sagemaker", region_name="eu-west-1").list_pipelines()[
+        assert boto_client("sagemaker").list_pipelines()[
             "PipelineSummaries"] == []
     assert "VolumeKmsKeyId: not set" in str(result.exception)
 
@@ -235,6 +232,7 @@ def moto_endpoint(monkeypatch):
     server.stop()
 
 
+@pytest.mark.slow  # a real moto server
 def test_every_command_works_against_an_endpoint_url(cli_root, moto_endpoint):
     import boto3
 
@@ -320,15 +318,15 @@ MALFORMED = [
 ]
 
 
+@pytest.mark.slow  # cold render
 @pytest.mark.parametrize(("file", "old", "new", "code", "message"), [m[1:] for m in MALFORMED],
                          ids=[m[0] for m in MALFORMED])
 @mock_aws
 def test_malformed_project_is_one_line_and_nothing_is_submitted(cli_root, capsys, monkeypatch,
                                                                file, old, new, code, message):
-    import boto3
 
     dev_environment()
-    bucket, s3 = WORKSPACE, boto3.client("s3", region_name="eu-west-1")
+    bucket, s3 = WORKSPACE, boto_client("s3")
     _edit(cli_root / "pipelines" / "churn" / file, old, new)
 
     status, stdout, stderr = run_cli(monkeypatch, capsys, None,
@@ -343,6 +341,6 @@ def test_malformed_project_is_one_line_and_nothing_is_submitted(cli_root, capsys
     assert status == 2 and "Traceback" not in stderr
     [line] = stderr.strip().splitlines()
     assert message.split(": ", 1)[-1] in line
-    assert boto3.client("sagemaker", region_name="eu-west-1").list_pipelines()[
+    assert boto_client("sagemaker").list_pipelines()[
         "PipelineSummaries"] == []
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0

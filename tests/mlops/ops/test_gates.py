@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from mlops.ops import models, promotion
 from mlops.ops.gates import GATES
-
-from .conftest import World
+from tests.mlops.ops.world import World
 
 GATE_NAMES = [name for name, _ in GATES]
 

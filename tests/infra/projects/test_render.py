@@ -14,8 +14,7 @@ from infra.projects.loader import context_for, load_project
 from infra.projects.render import CACHE_ENV, cache_key, render
 from mlops.offline.runtime import load_settings
 from mlops.ops.pipelines import naming_for, prepare
-from tests.conftest import ROOT, SHIPPED_STACKS
-from tests.projects.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT, SHIPPED_STACKS
 
 CHURN_STEPS = [("Preprocess", "Processing"), ("Train", "Training"), ("Evaluate", "Processing"),
                ("CheckAuc", "Condition")]
@@ -91,6 +90,7 @@ def test_fraud_scores_the_holdout_checks_quality_and_registers_baselines(rendere
         "Path"] == "metrics.pr_auc.value"
 
 
+@pytest.mark.slow  # cold render
 def test_rendering_is_deterministic_and_cached(tmp_root, monkeypatch):
     monkeypatch.delenv(CACHE_ENV)
     settings, _ = load_settings(tmp_root, "dev")
@@ -120,6 +120,7 @@ def test_warm_render_does_not_import_the_sdk(tmp_root):
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, timeout=120)
 
 
+@pytest.mark.slow  # cold render
 def test_warm_preview_does_not_import_the_sdk(tmp_root):
     """`mlops preview` (the whole program under mocks) with a warm render cache."""
     for stack in SHIPPED_STACKS:
@@ -164,9 +165,9 @@ BROKEN_MODULES = [
 
 @pytest.mark.parametrize(("source", "key", "line", "problem"), [b[1:] for b in BROKEN_MODULES],
                          ids=[b[0] for b in BROKEN_MODULES])
-def test_broken_pipeline_module_gives_one_clear_line(tmp_root, shared_render_cache, source, key,
+def test_broken_pipeline_module_gives_one_clear_line(tmp_root, render_cache, source, key,
                                                      line, problem):
-    cached = len(list(shared_render_cache.glob("*.json")))
+    cached = len(list(render_cache.glob("*.json")))
     (tmp_root / "pipelines" / "fraud" / "pipeline.py").write_text(source)
     with pytest.raises(ProjectError) as info:
         prepare(tmp_root, "fraud", "dev", use_cache=False)
@@ -175,7 +176,7 @@ def test_broken_pipeline_module_gives_one_clear_line(tmp_root, shared_render_cac
     assert info.value.file == "pipelines/fraud/pipeline.py"
     assert info.value.key == key
     assert info.value.line == line
-    assert len(list(shared_render_cache.glob("*.json"))) == cached  # nothing cached on failure
+    assert len(list(render_cache.glob("*.json"))) == cached  # nothing cached on failure
 
 
 @pytest.mark.parametrize("project", EXAMPLES)

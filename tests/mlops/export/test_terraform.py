@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from common import tokens
 from mlops.export.terraform import convert_object, snake, terraform_type, to_terraform_plan
 from mlops.offline.plan import load_plan
-from tests.conftest import run_cli
-from tests.policies.test_cli import ROOT, save_plan
+from tests.conftest import ROOT, run_cli, save_plan
 
-DATA = Path(__file__).parent / "data"
+DATA = ROOT / "tests" / "policies" / "data"
 
 
 @pytest.mark.parametrize(("token", "expected"), [

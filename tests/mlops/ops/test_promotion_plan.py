@@ -26,8 +26,7 @@ from mlops.ops.promotion_plan import (
     plan_promotion,
 )
 from mlops.ops.versions import ModelVersion
-
-from .conftest import World
+from tests.mlops.ops.world import World
 
 SHA = "ab" * 32
 SOURCE_ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-dev-churn/3"

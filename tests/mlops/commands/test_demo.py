@@ -8,8 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from mlops.commands.demo import STEPS
-from tests.sandbox.conftest import ROOT
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # runs make demo
 
 
 def make_demo(env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from tests.conftest import SHIPPED_STACKS
-from tests.projects.conftest import EXAMPLES
-from tests.projects.shapes import shape_problems
+from tests.conftest import EXAMPLES, SHIPPED_STACKS
+from tests.infra.projects.shapes import shape_problems
 
 STEP_TYPES = {
     "churn": ["Processing", "Training", "Processing", "Condition", "RegisterModel", "Fail"],

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import ROOT, run_mlops
+from tests.conftest import ROOT
+from tests.mlops.sandbox.helpers import run_mlops
+
+pytestmark = pytest.mark.slow  # real sandbox servers in subprocesses
 
 INSPECT = """
 import json, os, boto3

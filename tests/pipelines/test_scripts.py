@@ -14,7 +14,7 @@ import pytest
 import xgboost as xgb
 
 from tests.conftest import ROOT
-from tests.projects.data import churn_records, fraud_records, write_offline_store
+from tests.infra.projects.data import churn_records, fraud_records, write_offline_store
 
 
 def run_script(path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:

@@ -9,17 +9,10 @@ from pathlib import Path
 import pytest
 
 from common import tokens
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli, save_plan
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).parent / "data"
+DATA = ROOT / "tests" / "policies" / "data"
 
-
-
-def save_plan(plans, stack: str, tmp_path: Path) -> Path:
-    path = tmp_path / f"{stack}.json"
-    path.write_text(plans[stack].to_json())
-    return path
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])

@@ -14,8 +14,7 @@ from mlops.ops.aws import OpsError
 from mlops.ops.environment import NotProvisioned
 from mlops.ops.promotion_plan import PromotionPlan
 from mlops.ops.versions import describe_source
-
-from .conftest import ACCOUNT, REGION, World, provision
+from tests.mlops.ops.world import ACCOUNT, REGION, World, provision
 
 
 def _sha(data: bytes) -> str:
@@ -510,8 +509,7 @@ def test_a_run_that_finds_the_package_mid_promotion_waits_and_changes_nothing(
 
 def test_a_promotion_does_not_describe_every_version_of_the_target(world: World) -> None:
     from mlops.ops.aws import AwsClients
-
-    from .conftest import SESSION
+    from tests.mlops.ops.world import SESSION
 
     sm = world.boto("sagemaker")
     for i in range(12):  # unrelated versions already in the target registry

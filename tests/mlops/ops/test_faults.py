@@ -14,12 +14,16 @@ import os
 import shutil
 from collections.abc import Callable
 
+import pytest
+
 from mlops.ops import promotion
 from mlops.ops.aws import AwsClients
 from mlops.ops.pins import read_pins
+from tests.mlops.ops.world import MANIFEST, REGION, SESSION, World
 
-from .conftest import MANIFEST, REGION, SESSION, World
 from .faults import KINDS, Crash, Faults
+
+pytestmark = pytest.mark.slow  # a fault at every AWS call, one promotion each
 
 FULL = os.environ.get("MLOPS_FULL_FAULT_SWEEP") == "1"
 
