@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -238,3 +239,93 @@ def lock(name: NameArg) -> None:
     project = load_project(project_root(), name)
     path = write_lock(project.path, project.manifest)
     out.print(f"wrote {path.relative_to(project_root())}", markup=False)
+
+
+DataOpt = Annotated[Path | None, typer.Option(
+    "--data", metavar="DIR", help="A local folder standing in for S3 (DIR/BUCKET/KEY is "
+                                  "s3://BUCKET/KEY) instead of the sandbox or AWS.")]
+DevStackOpt = Annotated[str, typer.Option("--stack", "-s", metavar="NAME",
+                                          help="Stack: reads stacks/Pulumi.NAME.yaml.")]
+
+
+@app.command()
+def run(
+    name: NameArg,
+    local: Annotated[bool, typer.Option("--local", help="Run on this machine (required: runs in "
+                                        "SageMaker start with `mlops pipelines submit`).")] = False,
+    stack: DevStackOpt = "dev",
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", metavar="NAME=VALUE", help="Override a pipeline parameter "
+                                                    "(repeatable).")] = None,
+    data: DataOpt = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every step, even those "
+                                           "whose CacheConfig would reuse an earlier run.")] = False,
+    endpoint_url: EndpointOpt = None,
+) -> None:
+    """Run the project's pipeline step by step on this machine (no Docker).
+
+    Reads inputs from the sandbox (or the AWS environment), or from --data DIR; registers the
+    model into the stack's registry. Logs: .cache/runs/PROJECT/RUN-ID/.
+    """
+    from mlops.local import launch
+    from mlops.local.run import SKIPPED
+
+    if not local:
+        raise UsageError(f"mlops pipelines run: give --local (a run in SageMaker starts with "
+                         f"`mlops pipelines submit {name} --stack {stack}`)")
+    def on_start(step: Any) -> None:
+        spinner.update(f"{step.name} ({step.type}) running")
+
+    def on_step(outcome: Any) -> None:
+        style = {"Succeeded": "green", "Cached": "cyan", "Failed": "red"}.get(outcome.status, "dim")
+        took = f"{outcome.seconds:.1f}s" if outcome.status not in (SKIPPED, "NotStarted") else ""
+        err.print(f"[{style}]{outcome.status:<10}[/] {outcome.name} [dim]{took} "
+                  f"{outcome.detail}[/]")
+
+    with err.status(f"{name}: rendering for {stack}") as spinner:
+        report = launch.start(project_root(), name, stack, params=param, data_dir=data,
+                              endpoint_url=endpoint_url, use_cache=not no_cache,
+                              on_start=on_start, on_step=on_step)
+    out.print(_run_table(report))
+    out.print(f"logs: {report.folder}", markup=False)
+    failure = report.failure
+    if failure is not None:
+        for line in failure.log_tail:
+            err.print(f"  | {line}", markup=False)
+        code = f" (exit code {failure.exit_code})" if failure.exit_code is not None else ""
+        err.print(f"error: run {report.run_id} failed at step {failure.name} ({failure.type})"
+                  f"{code}: {failure.detail}", markup=False)
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _run_table(report: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"run {report.run_id} of {report.pipeline}: {report.status}",
+                  title_justify="left")
+    for column in ("step", "type", "status", "time", "outputs"):
+        table.add_column(column, overflow="fold", justify="right" if column == "time" else "left")
+    for s in report.steps:
+        took = f"{s.seconds:.1f}s" if s.status in ("Succeeded", "Failed") else ""
+        shown = "\n".join(s.outputs) or s.detail
+        table.add_row(s.name, s.type, s.status, took, shown)
+    return table
+
+
+@app.command()
+def seed(
+    name: NameArg,
+    stack: DevStackOpt = "dev",
+    rows: Annotated[int | None, typer.Option(min=10, help="Records per feature group "
+                                             "(default: the sample's own).")] = None,
+    data: DataOpt = None,
+    endpoint_url: EndpointOpt = None,
+) -> None:
+    """Write the project's sample data (pipelines/PROJECT/sample.py) into its offline stores."""
+    from mlops.local import launch
+
+    with err.status(f"{name}: writing sample data for {stack}"):
+        written = launch.seed(project_root(), name, stack, rows=rows, data_dir=data,
+                              endpoint_url=endpoint_url)
+    for feature_group, (uri, count) in written.items():
+        out.print(f"{feature_group}: {count} records -> {uri}", markup=False)

@@ -21,7 +21,7 @@ from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline, ProcessingStep
-from sagemaker.mlops.workflow.steps import TrainingStep
+from sagemaker.mlops.workflow.steps import CacheConfig, TrainingStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
 from sagemaker.train.model_trainer import ModelTrainer
@@ -31,6 +31,8 @@ from infra.projects.context import ProjectContext
 XGBOOST_VERSION = "1.7-1"
 SKLEARN_VERSION = "1.2-1"
 CODE = "/opt/ml/processing/input/code"
+# Unchanged data and code reuse the last successful run's outputs for 30 days.
+CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
 
 
 def _s3_in(name: str, uri, local: str) -> ProcessingInput:
@@ -77,6 +79,7 @@ def build(ctx: ProjectContext) -> Pipeline:
     )
     preprocess = ProcessingStep(
         name="Preprocess",
+        cache_config=CACHE,
         step_args=preprocessor.run(
             inputs=[
                 _s3_in("code", ctx.code("preprocess.py"), CODE),
@@ -112,7 +115,7 @@ def build(ctx: ProjectContext) -> Pipeline:
             for split in ("train", "validation")
         ],
     )
-    train = TrainingStep(name="Train", step_args=trainer.train())
+    train = TrainingStep(name="Train", step_args=trainer.train(), cache_config=CACHE)
 
     # 3. Evaluate: AUC on the held-out test split, written to evaluation.json.
     evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")

@@ -20,7 +20,7 @@ from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline, ProcessingStep
 from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
 from sagemaker.mlops.workflow.quality_check_step import ModelQualityCheckConfig, QualityCheckStep
-from sagemaker.mlops.workflow.steps import TrainingStep, TransformStep
+from sagemaker.mlops.workflow.steps import CacheConfig, TrainingStep, TransformStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train.configs import Compute, InputData, Networking, OutputDataConfig, StoppingCondition
 from sagemaker.train.model_trainer import ModelTrainer
@@ -30,6 +30,8 @@ from infra.projects.context import ProjectContext
 XGBOOST_VERSION = "1.7-1"
 SKLEARN_VERSION = "1.2-1"
 CODE = "/opt/ml/processing/input/code"
+# Unchanged data and code reuse the last successful run's outputs for 30 days.
+CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
 
 
 def _s3_in(name: str, uri, local: str) -> ProcessingInput:
@@ -76,6 +78,7 @@ def build(ctx: ProjectContext) -> Pipeline:
     # 1. Prepare: offline-store records -> train/validation/holdout CSVs (label first).
     prepare = ProcessingStep(
         name="Prepare",
+        cache_config=CACHE,
         step_args=_processor(ctx, sklearn_image, "prepare.py").run(
             inputs=[_s3_in("code", ctx.code("prepare.py"), CODE),
                     _s3_in("features", fg.offline_store_uri, "/opt/ml/processing/input/features")],
@@ -98,14 +101,14 @@ def build(ctx: ProjectContext) -> Pipeline:
             kms_key_id=ctx.kms_key_arn),
         networking=Networking(enable_network_isolation=ctx.network_isolation),
         # CreateTrainingJob takes hyperparameters as strings: pass parameters as string joins.
-        hyperparameters={"objective": "binary:logistic", "eval_metric": "aucpr",
+        hyperparameters={"objective": "binary:logistic", "eval_metric": "aucpr", "eta": "0.1",
                          "max_depth": max_depth.to_string(), "num_round": num_round.to_string(),
                          "scale_pos_weight": pos_weight.to_string()},
         input_data_config=[InputData(channel_name=split, content_type="text/csv",
                                      data_source=outputs[split].S3Output.S3Uri)
                            for split in ("train", "validation")],
     )
-    train = TrainingStep(name="Train", step_args=trainer.train())
+    train = TrainingStep(name="Train", step_args=trainer.train(), cache_config=CACHE)
 
     # 3. A SageMaker model of the trained artifact, then a batch transform of the holdout that
     #    scores the features (input filter drops the label) and writes "label,score" lines.

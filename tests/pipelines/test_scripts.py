@@ -13,8 +13,25 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from mlops.local.samples import load_samples
 from tests.conftest import ROOT
-from tests.infra.projects.data import churn_records, fraud_records, write_offline_store
+
+
+def churn_records(rows: int = 400) -> pd.DataFrame:
+    return load_samples(ROOT / "pipelines" / "churn")["customers"](rows, 0)
+
+
+def fraud_records(rows: int = 1500) -> pd.DataFrame:
+    return load_samples(ROOT / "pipelines" / "fraud")["transactions"](rows, 0)
+
+
+def write_offline_store(df: pd.DataFrame, folder: Path, parts: int = 3) -> None:
+    """Parquet files nested the way an Iceberg offline store lays them out."""
+    target = folder / "123456789012" / "sagemaker" / "eu-west-1" / "offline-store" / "fg" / "data"
+    target.mkdir(parents=True, exist_ok=True)
+    size = -(-len(df) // parts)
+    for i in range(parts):
+        df.iloc[i * size:(i + 1) * size].to_parquet(target / f"part-{i}.parquet", index=False)
 
 
 def run_script(path: Path, root: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:

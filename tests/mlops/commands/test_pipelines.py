@@ -194,11 +194,11 @@ def test_submit_diff_status_against_moto(cli_root):
     assert (same.exit_code, same.stdout) == (0, "")
 
     path = cli_root / "pipelines" / "churn" / "project.yaml"
-    path.write_text(path.read_text().replace("NumRound: 200", "NumRound: 300"))
+    path.write_text(path.read_text().replace("NumRound: 100", "NumRound: 300"))
     changed = invoke("diff", "churn", "--stack", "dev")
     assert changed.exit_code == 0  # differences exit 1 only with --exit-code, as git diff
     assert invoke("diff", "churn", "--stack", "dev", "--exit-code").exit_code == 1
-    assert "-      \"DefaultValue\": 200," in changed.stdout
+    assert "-      \"DefaultValue\": 100," in changed.stdout
     assert "+      \"DefaultValue\": 300," in changed.stdout
     third = invoke("submit", "churn", "--stack", "dev", "--no-wait")
     assert "pipeline mlops-dev-churn: updated" in third.stdout
