@@ -1,4 +1,5 @@
-"""`make bench`: whole-process timings of `mlops preview`, written to benchmarks/results.json.
+"""`make bench`: whole-process timings of `mlops preview`, written to benchmarks/results.json,
+then the render benchmark (render_bench.py) and the examples' local runs (local_run_bench.py).
 
 Each run is a fresh process (imports included), as a person or CI pays for it. Reports the
 median wall time over several runs and the peak resident memory of the slowest-memory run.
@@ -62,9 +63,8 @@ def main() -> None:
           and prod["peak_mb"] < TARGETS["preview_prod_peak_mb"])
     print(f"prod target (< {TARGETS['preview_prod_seconds']} s, < {TARGETS['preview_prod_peak_mb']} MB):"
           f" {'met' if ok else 'MISSED'}")
-    extra = ROOT / "benchmarks" / "render_bench.py"
-    if extra.is_file():
-        subprocess.run([sys.executable, str(extra)], cwd=ROOT, check=True)
+    for extra in ("render_bench.py", "local_run_bench.py"):
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / extra)], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,9 @@ the tools a platform team uses, not a separate script.
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
-import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +25,6 @@ from mlops.errors import EXIT_CHECK_FAILED, EXIT_INTERRUPTED
 
 DEMO_STACKS = ("dev", "staging", "prod")
 PROJECT = "churn"
-METRICS = {"auc": 0.91, "f1": 0.78, "precision": 0.81, "recall": 0.75}
 INBOX = "{stem}-alerts-demo-inbox"
 
 
@@ -95,39 +90,47 @@ def submit_pipeline(demo: Demo) -> str:
             f"execution {execution.rsplit('/', 1)[-1]} {status['PipelineExecutionStatus']}")
 
 
-def _artifact(version: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        payload = json.dumps({"model": PROJECT, "version": version, "metrics": METRICS}).encode()
-        info = tarfile.TarInfo("model.json")
-        info.size = len(payload)
-        tar.addfile(info, io.BytesIO(payload))
-    return buffer.getvalue()
+def seed_features(demo: Demo) -> str:
+    """The churn project's sample records into the dev feature group's offline store."""
+    from mlops.local import launch
+
+    written = launch.seed(demo.root, PROJECT, "dev", aws=demo.aws)
+    return "; ".join(f"{count} {group} records -> {uri}" for group, (uri, count) in written.items())
 
 
-def register_model(demo: Demo) -> str:
-    """What the pipeline's register step produces: artifact, metrics, pending model package."""
-    from mlops.ops import models
+def train_locally(demo: Demo) -> str:
+    """`mlops pipelines run churn --local`: every step for real on this machine, against the
+    sandbox; the Register step puts the trained model into the dev registry."""
+    from mlops.local import launch
 
-    version_tag = time.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.tar.gz"
-        path.write_bytes(_artifact(version_tag))
-        version = models.register_model(demo.root, PROJECT, "dev", str(path), dict(METRICS),
-                                        aws=demo.aws)
-    demo.facts.update(package=version.arn, artifact=version.artifact,
-                      versions={"dev": version.version})
-    return (f"{version.arn.rsplit('/', 2)[-2]} v{version.version} {version.status}, "
-            f"auc {METRICS['auc']}, artifact {version.artifact}")
+    report = launch.start(demo.root, PROJECT, "dev", aws=demo.aws)
+    if report.failure is not None:
+        tail = " | ".join(report.failure.log_tail[-3:])
+        raise RuntimeError(f"local run {report.run_id} failed at {report.failure.name}: "
+                           f"{report.failure.detail}" + (f" ({tail})" if tail else ""))
+    register = next(s for s in report.steps if s.name == "Register")
+    arn = register.outputs[0]
+    version = int(arn.rsplit("/", 1)[-1])
+    sm, s3 = demo.client("sagemaker"), demo.client("s3")
+    package = sm.describe_model_package(ModelPackageName=arn)
+    report_uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    bucket, key = report_uri.removeprefix("s3://").split("/", 1)
+    auc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["metrics"]["auc"]["value"]
+    demo.facts.update(package=arn, auc=auc, run=report.run_id, versions={"dev": version})
+    ran = sum(1 for s in report.steps if s.status == "Succeeded")
+    cached = sum(1 for s in report.steps if s.status == "Cached")
+    return (f"run {report.run_id}: {ran} steps ran" + (f", {cached} cached" if cached else "")
+            + f"; XGBoost test AUC {auc:.3f}; registered {PROJECT} v{version} "
+              f"({package['ModelApprovalStatus']})")
 
 
 def approve_model(demo: Demo) -> str:
     from mlops.ops import models
 
     version = demo.facts["versions"]["dev"]
-    reason = f"demo: auc {METRICS['auc']} meets the threshold"
+    reason = f"demo: measured auc {demo.facts['auc']:.3f} meets the threshold"
     approved = models.approve(demo.root, PROJECT, "dev", version, reason, aws=demo.aws)
-    return f"v{version} is {approved.status} in dev (artifact checksum verified)"
+    return f"v{version} is {approved.status} in dev (artifact checksum recorded)"
 
 
 def promote(source: str, target: str) -> Callable[[Demo], str]:
@@ -202,9 +205,13 @@ STEPS: list[Step] = [
     Step("submit", "Submit the churn pipeline in dev",
          "Data scientists submit their SageMaker pipeline in dev; moto finishes it at once.",
          submit_pipeline),
-    Step("register", "Register the churn model in dev",
-         "What the pipeline's register step produces: an encrypted artifact and metrics in the "
-         "dev artifacts bucket, and a model package waiting for approval.", register_model),
+    Step("seed", "Seed the dev feature store",
+         "Sample customer records (pipelines/churn/sample.py) land in the offline store of the "
+         "churn feature group, where the pipeline's Preprocess step reads them.", seed_features),
+    Step("train", "Run the churn pipeline locally",
+         "The deployed definition runs step by step on this machine: preprocess, train XGBoost, "
+         "evaluate, check the AUC against the threshold, register the model in the dev "
+         "registry (mlops pipelines run churn --local).", train_locally),
     Step("approve", "Approve the model version",
          "A reviewer approves the version in the dev registry.", approve_model),
     Step("promote-staging", "Promote to staging",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import xgboost as xgb
+from sklearn.metrics import roc_auc_score
 
 from mlops.commands.demo import STEPS
 from tests.conftest import ROOT
@@ -61,7 +66,21 @@ def test_demo_runs_twice_and_leaves_what_it_says(sandbox) -> None:
     head = s3.head_object(Bucket=bucket, Key=key)
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"] == dev["keyArn"]
-    assert "0.91" in described["CustomerMetadataProperties"].values()
+    # What the local run registered is the model it trained, with the AUC it measured.
+    report = described["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    report_bucket, report_key = report.removeprefix("s3://").split("/", 1)
+    auc = json.loads(s3.get_object(Bucket=report_bucket, Key=report_key)["Body"].read())[
+        "metrics"]["auc"]["value"]
+    run_id = described["CustomerMetadataProperties"]["mlops:pipelineRun"]
+    test = pd.read_csv(io.BytesIO(s3.get_object(
+        Bucket=dev["buckets"]["pipeline-workspace"],
+        Key=f"churn/runs/{run_id}/test/test.csv")["Body"].read()), header=None)
+    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
+        booster = xgb.Booster()
+        booster.load_model(bytearray(tar.extractfile("xgboost-model").read()))  # type: ignore[union-attr]
+    scores = booster.predict(xgb.DMatrix(test.iloc[:, 1:].to_numpy()))
+    assert roc_auc_score(test.iloc[:, 0], scores) == pytest.approx(auc)
+    assert f"XGBoost test AUC {auc:.3f}" in first.stdout
     routed = [a for a in cw.describe_alarms(AlarmNamePrefix="mlops-dev")["MetricAlarms"]
               if dev["topicArn"] in a["AlarmActions"]]
     assert routed, "an alarm of dev notifies the dev alert topic"
