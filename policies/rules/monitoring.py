@@ -397,3 +397,4 @@ def sns_key_usable(resources: Sequence[Resource], config: Mapping[str, Any]) -> 
                        "topic would be dropped")
 
     return iter_findings(of_type(resources, tokens.SNS_TOPIC), judge)
+

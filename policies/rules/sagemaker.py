@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common import tokens
+from common.instance_types import has_local_nvme
 from common.pipeline_definition import (
     Definition,
     Step,
@@ -316,13 +317,39 @@ def pipeline_definition_rules(
 @resource_rule(
     "endpoint-config-kms", area="sagemaker", severity=Severity.HIGH,
     types=[tokens.SAGEMAKER_ENDPOINT_CONFIGURATION],
-    description="Endpoint configurations encrypt the ML storage volumes with a customer key.",
+    description="Endpoint configurations encrypt the ML storage volumes with a customer key, "
+                "except where every variant runs on instance types with local NVMe storage "
+                "(AWS encrypts those in hardware and refuses a key).",
     remediation="Set kms_key_arn on the EndpointConfiguration to the environment key.",
     references=["CKV_AWS_98"],
 )
 def endpoint_config_kms(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
-    if not get(resource.props, "kmsKeyArn"):
-        yield "kmsKeyArn is not set"
+    if get(resource.props, "kmsKeyArn"):
+        return
+    variants = as_list(get(resource.props, "productionVariants"))
+    types = [get(v, "instanceType") for v in variants]
+    if types and all(isinstance(t, str) and has_local_nvme(t) for t in types):
+        return  # the exemption: AWS refuses a KmsKeyId on local NVMe storage
+    yield "kmsKeyArn is not set"
+
+
+@resource_rule(
+    "endpoint-serverless-outside-prod", area="sagemaker", severity=Severity.HIGH,
+    types=[tokens.SAGEMAKER_ENDPOINT_CONFIGURATION],
+    description="Serverless variants only where allowServerless is true (not in prod): they "
+                "support neither network isolation, a VPC nor data capture.",
+    remediation="Serve prod from instances (initial_instance_count, instance_type) instead of "
+                "a serverless_config.",
+    config_schema={"allowServerless": {"type": "boolean", "default": True,
+                                       "description": "Whether serverless variants are allowed."}},
+)
+def endpoint_serverless_outside_prod(resource: Resource,
+                                     config: Mapping[str, Any]) -> Iterator[str]:
+    if config.get("allowServerless", True):
+        return
+    for i, variant in enumerate(as_list(get(resource.props, "productionVariants"))):
+        if get(variant, "serverlessConfig"):
+            yield f"variant {get(variant, 'variantName') or i} is serverless"
 
 
 @resource_rule(
@@ -375,9 +402,13 @@ def model_network_isolation(resource: Resource, config: Mapping[str, Any]) -> It
 @resource_rule(
     "endpoint-auto-rollback", area="sagemaker", severity=Severity.MEDIUM, types=[tokens.SAGEMAKER_ENDPOINT],
     description="Endpoints update blue/green (or rolling) with CloudWatch alarms that roll "
-                "back a bad deployment automatically.",
-    remediation="Set deployment_config.blue_green_update_policy and "
-                "deployment_config.auto_rollback_configuration.alarms (5XX and latency alarms).",
+                "back a bad deployment automatically; where gradual is true (prod), traffic "
+                "shifts by a canary or linearly.",
+    remediation="Set deployment_config.blue_green_update_policy (CANARY or LINEAR traffic "
+                "routing where gradual) and deployment_config.auto_rollback_configuration.alarms "
+                "(5XX and latency alarms).",
+    config_schema={"gradual": {"type": "boolean", "default": False,
+                               "description": "Require CANARY or LINEAR traffic routing."}},
 )
 def endpoint_auto_rollback(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     deployment = get(resource.props, "deploymentConfig")
@@ -386,9 +417,14 @@ def endpoint_auto_rollback(resource: Resource, config: Mapping[str, Any]) -> Ite
         return
 
     def policy() -> Iterator[str]:
-        if not (get(deployment, "blueGreenUpdatePolicy")
-                or get(deployment, "rollingUpdatePolicy")):
+        blue_green = get(deployment, "blueGreenUpdatePolicy")
+        if not (blue_green or get(deployment, "rollingUpdatePolicy")):
             yield "deploymentConfig has no blueGreenUpdatePolicy"
+        elif config.get("gradual") and blue_green:
+            routing = get(blue_green, "trafficRoutingConfiguration.type")
+            if routing not in ("CANARY", "LINEAR"):
+                yield (f"traffic shifts {routing or 'ALL_AT_ONCE'}, not by a canary or linearly "
+                       "(CANARY or LINEAR)")
 
     def alarms() -> Iterator[str]:
         if not as_list(get(deployment, "autoRollbackConfiguration.alarms")):
@@ -431,3 +467,22 @@ def notebook_no_direct_internet(resource: Resource, config: Mapping[str, Any]) -
 def notebook_no_root(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
     if get(resource.props, "rootAccess", "Enabled") != "Disabled":
         yield "rootAccess is not Disabled"
+
+
+@resource_rule(
+    "autoscaling-max-at-least-min", area="sagemaker", severity=Severity.MEDIUM,
+    types=[tokens.AUTOSCALING_TARGET],
+    description="Scalable targets keep at least one instance and can scale to at least their "
+                "minimum (max >= min >= 1).",
+    remediation="Set min_capacity >= 1 and max_capacity >= min_capacity on the "
+                "appautoscaling Target.",
+)
+def autoscaling_max_at_least_min(resource: Resource, config: Mapping[str, Any]) -> Iterator[str]:
+    low, high = get(resource.props, "minCapacity"), get(resource.props, "maxCapacity")
+    if low is None or high is None:
+        yield "minCapacity and maxCapacity must both be set"
+        return
+    if int(float(low)) < 1:
+        yield f"minCapacity is {int(float(low))}: an endpoint variant needs an instance"
+    if int(float(high)) < int(float(low)):
+        yield f"maxCapacity {int(float(high))} is below minCapacity {int(float(low))}"

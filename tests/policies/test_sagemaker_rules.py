@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from common import tokens
 from tests.policies.helpers import ACCOUNT, KEY_ARN, UNKNOWN, bucket, doc, res, unknowns, violations
 
@@ -219,6 +221,34 @@ def test_endpoint_config_kms():
         "epc: kmsKeyArn is not set"]
 
 
+@pytest.mark.parametrize(("instance_type", "exempt"), [
+    ("ml.m5d.xlarge", True), ("ml.g4dn.xlarge", True), ("ml.g5.2xlarge", True),
+    ("ml.p4d.24xlarge", True), ("ml.c6id.large", True), ("ml.m5.xlarge", False),
+    ("ml.inf1.xlarge", False), ("ml.c5.large", False),
+])
+def test_endpoint_config_kms_exempts_exactly_local_nvme_types(instance_type, exempt):
+    variants = [{"variantName": "main", "modelName": "m", "instanceType": instance_type,
+                 "initialInstanceCount": 2}]
+    found = violations("endpoint-config-kms",
+                       [endpoint_config(kmsKeyArn=None, productionVariants=variants)])
+    assert found == ([] if exempt else ["epc: kmsKeyArn is not set"])
+    mixed = variants + [{"variantName": "b", "modelName": "m", "instanceType": "ml.m5.large"}]
+    assert violations("endpoint-config-kms", [endpoint_config(kmsKeyArn=None,
+                                                               productionVariants=mixed)]) == [
+        "epc: kmsKeyArn is not set"]  # one variant with EBS volumes needs the key
+
+
+def test_endpoint_serverless_outside_prod():
+    serverless = [{"variantName": "main", "modelName": "m",
+                   "serverlessConfig": {"memorySizeInMb": 2048, "maxConcurrency": 5}}]
+    config = endpoint_config(productionVariants=serverless)
+    assert violations("endpoint-serverless-outside-prod", [config]) == []  # allowed by default
+    assert violations("endpoint-serverless-outside-prod", [config],
+                      {"allowServerless": False}) == ["epc: variant main is serverless"]
+    assert violations("endpoint-serverless-outside-prod", [endpoint_config()],
+                      {"allowServerless": False}) == []
+
+
 def test_endpoint_data_capture_kms():
     assert violations("endpoint-data-capture-kms", [endpoint_config()]) == []
     assert violations("endpoint-data-capture-kms", [endpoint_config(dataCaptureConfig=None)]) == [
@@ -257,6 +287,28 @@ def test_endpoint_auto_rollback():
         "e: deploymentConfig has no blueGreenUpdatePolicy",
         "e: deploymentConfig.autoRollbackConfiguration has no alarms",
     ]
+    # Where the tier asks for a gradual rollout (prod), all at once is not enough.
+    assert violations("endpoint-auto-rollback", [res(ENDPOINT, "e", good)], {"gradual": True}) == [
+        "e: traffic shifts ALL_AT_ONCE, not by a canary or linearly (CANARY or LINEAR)"]
+    canary = {"deploymentConfig": {**good["deploymentConfig"], "blueGreenUpdatePolicy": {
+        "trafficRoutingConfiguration": {"type": "CANARY", "waitIntervalInSeconds": 300,
+                                        "canarySize": {"type": "CAPACITY_PERCENT", "value": 10}}}}}
+    assert violations("endpoint-auto-rollback", [res(ENDPOINT, "e", canary)],
+                      {"gradual": True}) == []
+
+
+def test_autoscaling_max_at_least_min():
+    def target(low, high):  # type: ignore[no-untyped-def]
+        return res(tokens.AUTOSCALING_TARGET, "t", {
+            "minCapacity": low, "maxCapacity": high, "serviceNamespace": "sagemaker",
+            "resourceId": "endpoint/e/variant/AllTraffic",
+            "scalableDimension": "sagemaker:variant:DesiredInstanceCount"})
+    assert violations("autoscaling-max-at-least-min", [target(2, 6)]) == []
+    assert violations("autoscaling-max-at-least-min", [target(2.0, 2.0)]) == []
+    assert violations("autoscaling-max-at-least-min", [target(4, 2)]) == [
+        "t: maxCapacity 2 is below minCapacity 4"]
+    assert violations("autoscaling-max-at-least-min", [target(0, 2)]) == [
+        "t: minCapacity is 0: an endpoint variant needs an instance"]
 
 
 def test_notebook_rules():
