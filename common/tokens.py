@@ -21,6 +21,8 @@ FEATURE_STORE = "mlops:featurestore:FeatureStore"
 REGISTRY = "mlops:registry:Registry"
 PIPELINES = "mlops:pipelines:Pipelines"
 MONITORING = "mlops:monitoring:Monitoring"
+SERVING = "mlops:serving:Serving"
+PROJECT_ENDPOINT = "mlops:serving:ProjectEndpoint"
 
 # --- AWS: S3 ----------------------------------------------------------------------------------
 S3_BUCKET = "aws:s3/bucket:Bucket"
@@ -94,6 +96,10 @@ SAGEMAKER_MODEL = "aws:sagemaker/model:Model"
 SAGEMAKER_ENDPOINT_CONFIGURATION = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 SAGEMAKER_NOTEBOOK_INSTANCE = "aws:sagemaker/notebookInstance:NotebookInstance"
+
+# --- AWS: Application Auto Scaling -----------------------------------------------------------
+AUTOSCALING_TARGET = "aws:appautoscaling/target:Target"
+AUTOSCALING_POLICY = "aws:appautoscaling/policy:Policy"
 
 # --- AWS: others the policy tests name -------------------------------------------------------
 LAMBDA_FUNCTION = "aws:lambda/function:Function"

@@ -108,6 +108,30 @@ class Promotion(_Model):
         return value
 
 
+class Network(_Model):
+    """The VPC the environment's SageMaker models run in (endpoints without it run in
+    SageMaker's own network, isolated: network isolation is always on)."""
+
+    subnet_ids: list[str] = Field(min_length=1)
+    security_group_ids: list[str] = Field(min_length=1)
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets(cls, value: list[str]) -> list[str]:
+        for i, subnet in enumerate(value):
+            if not re.match(r"^subnet-[0-9a-f]{8,17}$", subnet):
+                raise _ItemError(i, f"not a subnet id like subnet-0abc1234 (got {subnet!r})")
+        return value
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        for i, group in enumerate(value):
+            if not re.match(r"^sg-[0-9a-f]{8,17}$", group):
+                raise _ItemError(i, f"not a security group id like sg-0abc1234 (got {group!r})")
+        return value
+
+
 class PinnedModel(_Model):
     """A model version promoted into this stack (written by `mlops models promote`)."""
 
@@ -144,6 +168,7 @@ class Settings(_Model):
     allow_direct_submit: bool = False
     dashboard: bool = True
     models: dict[str, PinnedModel] = Field(default_factory=dict)
+    network: Network | None = None
 
     # Not under mlops: but validated with the rest.
     region: str = Field(pattern=REGION)

@@ -13,9 +13,11 @@ from infra.components.iam import Iam, IamArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.pipelines import Pipelines, PipelinesArgs
 from infra.components.registry import Registry, RegistryArgs
+from infra.components.serving import Serving, ServingArgs
 from infra.components.storage import LOGS, Storage, StorageArgs
 from infra.config import Settings
 from infra.naming import Naming
+from infra.projects.serving import NotServed, ServingPlan
 from infra.projects.stack import ProjectPipeline
 
 
@@ -24,11 +26,14 @@ class PlatformInputs:
     settings: Settings
     naming: Naming
     projects: list[ProjectPipeline] = field(default_factory=list)
+    serving: list[ServingPlan] = field(default_factory=list)
+    not_served: list[NotServed] = field(default_factory=list)
 
 
 class MlopsPlatform(pulumi.ComponentResource):
     """Everything one environment gets: key, buckets, role, registry, monitoring, and per ML
-    project its feature groups, pipeline, schedule and alarm."""
+    project its feature groups, pipeline, schedule and alarm, and an endpoint for the version
+    the stack pins."""
 
     def __init__(
         self, name: str, inputs: PlatformInputs, opts: pulumi.ResourceOptions | None = None
@@ -124,6 +129,25 @@ class MlopsPlatform(pulumi.ComponentResource):
             opts=child,
         )
 
+        owners = {p.project.name: p.project.manifest.owner for p in inputs.projects}
+        self.serving = Serving(
+            "serving",
+            ServingArgs(
+                naming=naming,
+                plans=inputs.serving,
+                role_arn=self.iam.role.arn,
+                key_arn=key_arn,
+                topic_arn=self.monitoring.topic.arn,
+                capture_bucket=self.storage.buckets["raw-data"].bucket,
+                network=s.network,
+                dashboard=s.dashboard,
+                tags={p.project: {"mlops:project": p.project, "mlops:owner": owners[p.project]}
+                      for p in inputs.serving},
+                depends_on=[self.iam, self.registry],
+            ),
+            opts=child,
+        )
+
         self.outputs = {
             "buckets": {p: b.bucket for p, b in self.storage.buckets.items()},
             "keyArn": key_arn,
@@ -136,5 +160,7 @@ class MlopsPlatform(pulumi.ComponentResource):
                 k: g.feature_group_name for k, g in self.feature_store.groups.items()
             },
             "pipelines": {p: pl.pipeline_name for p, pl in self.pipelines.pipelines.items()},
+            "endpoints": {p: e.endpoint.name for p, e in self.serving.endpoints.items()},
+            "notServed": {n.project: n.reason for n in inputs.not_served},
         }
         self.register_outputs(self.outputs)

@@ -16,6 +16,7 @@ from infra.config import (
 )
 from infra.naming import Naming
 from infra.platform import MlopsPlatform, PlatformInputs
+from infra.projects.serving import serving_plans
 from infra.projects.stack import project_pipelines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,14 +52,17 @@ def run(root: Path = ROOT) -> MlopsPlatform:
     """Settings -> projects -> platform -> stack outputs.
 
     Raises SettingsError (ProjectError is one) before any registration: settings first, then
-    every project under pipelines/ is loaded, rendered and checked against the platform rules.
+    every project under pipelines/ is loaded, rendered and checked against the platform rules,
+    and its serving section resolved for the stack.
     """
     stack = pulumi.get_stack()
     settings = settings_from_engine()
     naming = naming_for(settings, stack)
     projects = project_pipelines(root, settings, naming)
+    served, not_served = serving_plans([p.project for p in projects], settings, naming)
     platform = MlopsPlatform(
-        naming.stem, PlatformInputs(settings=settings, naming=naming, projects=projects)
+        naming.stem, PlatformInputs(settings=settings, naming=naming, projects=projects,
+                                    serving=served, not_served=not_served)
     )
     for key, value in platform.outputs.items():
         pulumi.export(key, value)

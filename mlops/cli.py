@@ -40,6 +40,8 @@ def preview(
         return
     out.print(plan_tree(plan))
     out.print(type_table(plan))
+    for project, reason in sorted((plan.outputs.get("notServed") or {}).items()):
+        out.print(f"no endpoint for {project}: {reason}", markup=False)
 
 
 @app.command()
@@ -67,6 +69,7 @@ SUBCOMMANDS = {
     "sandbox": "mlops.commands.sandbox",
     "models": "mlops.commands.models",
     "stacks": "mlops.commands.stacks",
+    "endpoints": "mlops.commands.endpoints",
 }
 # Top-level commands that live in their own module: name -> (module, function).
 TOP_LEVEL = {"demo": ("mlops.commands.demo", "demo")}

@@ -236,6 +236,118 @@ class AlarmSpec(_Model):
         return value
 
 
+class Autoscaling(_Model):
+    """Target tracking on the variant: instances between min and max, invocations per instance."""
+
+    min: int = Field(ge=1, le=100, description="Fewest instances.")
+    max: int = Field(ge=1, le=100, description="Most instances.")
+    target_invocations_per_instance: int = Field(ge=1, le=100000, description=(
+        "SageMakerVariantInvocationsPerInstance (per minute) the policy keeps."))
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=3600)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.max < self.min:
+            raise _PathError(("max",), f"must be at least min ({self.min}); got {self.max}")
+        return self
+
+
+class Rollout(_Model):
+    """How a new version takes traffic: blue/green, all at once, by a canary or linearly."""
+
+    mode: Literal["all-at-once", "canary", "linear"] = "all-at-once"
+    size_percent: int | None = Field(default=None, ge=1, le=99, description=(
+        "canary: the canary's share of capacity; linear: each step's share."))
+    interval_seconds: int = Field(default=300, ge=0, le=3600, description=(
+        "canary: how long the canary serves before the rest shifts; linear: between steps."))
+    bake_seconds: int = Field(default=600, ge=0, le=3600, description=(
+        "How long the alarms are watched on full traffic before the old fleet is removed."))
+
+    @model_validator(mode="after")
+    def _size(self) -> Rollout:
+        if self.mode == "all-at-once" and self.size_percent is not None:
+            raise _PathError(("sizePercent",), "applies to canary and linear rollouts only")
+        if self.mode != "all-at-once" and self.size_percent is None:
+            raise _PathError(("sizePercent",), f"a {self.mode} rollout needs its size "
+                                               "(percent of capacity)")
+        return self
+
+
+class Serverless(_Model):
+    """Serverless inference (dev-tier stacks only)."""
+
+    memory_size_mb: Literal[1024, 2048, 3072, 4096, 5120, 6144] = 2048
+    max_concurrency: int = Field(default=5, ge=1, le=200)
+
+
+class ServingSpec(_Model):
+    """A SageMaker endpoint serving the version pinned in each stack file (none before one is
+    pinned). Every value is per stack, falling back to the tier (dev / staging / prod)."""
+
+    variant_name: str = Field(default="AllTraffic", pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})$",
+                              description="The production variant; kept across versions.")
+    instance_type: dict[str, str] = Field(default_factory=dict, description=(
+        "Per stack (or tier): instance type; default: the stack's first allowed."))
+    instance_count: dict[str, int] = Field(default_factory=dict, description=(
+        "Per stack (or tier): initial instances (default 1; at least 2 in prod)."))
+    serverless: dict[str, Serverless] = Field(default_factory=dict, description=(
+        "Per dev-tier stack (or dev): serverless inference instead of instances."))
+    autoscaling: dict[str, Autoscaling] = Field(default_factory=dict, description=(
+        "Per stack (or tier): target tracking on invocations per instance."))
+    data_capture_percent: dict[str, int] = Field(default_factory=dict, description=(
+        "Per stack (or tier): share of requests captured, 0-100 (default 100)."))
+    rollout: dict[str, Rollout] = Field(default_factory=dict, description=(
+        "Per stack (or tier): how a new version takes traffic (canary or linear in prod)."))
+    latency_slo_ms: dict[str, int] = Field(default_factory=dict, description=(
+        "Per stack (or tier): p99 model latency above which the rollback alarm fires "
+        "(default 1000)."))
+    expects_traffic: dict[str, bool] = Field(default_factory=dict, description=(
+        "Per stack (or tier): alarm when an hour passes without invocations."))
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_types(cls, value: dict[str, str]) -> dict[str, str]:
+        _check_stack_keys(value)
+        for key, itype in value.items():
+            if not re.match(INSTANCE_TYPE, str(itype)):
+                raise _PathError((key,), f"not a SageMaker instance type like ml.m5.xlarge "
+                                         f"(got {itype!r})")
+        return value
+
+    @field_validator("instance_count")
+    @classmethod
+    def _counts(cls, value: dict[str, int]) -> dict[str, int]:
+        _check_stack_keys(value)
+        for key, count in value.items():
+            if not 1 <= count <= 100:
+                raise _PathError((key,), f"must be between 1 and 100 (got {count})")
+        return value
+
+    @field_validator("data_capture_percent")
+    @classmethod
+    def _percent(cls, value: dict[str, int]) -> dict[str, int]:
+        _check_stack_keys(value)
+        for key, percent in value.items():
+            if not 0 <= percent <= 100:
+                raise _PathError((key,), f"must be between 0 and 100 (got {percent})")
+        return value
+
+    @field_validator("latency_slo_ms")
+    @classmethod
+    def _slo(cls, value: dict[str, int]) -> dict[str, int]:
+        _check_stack_keys(value)
+        for key, ms in value.items():
+            if not 1 <= ms <= 600000:
+                raise _PathError((key,), f"must be between 1 and 600000 ms (got {ms})")
+        return value
+
+    @field_validator("serverless", "autoscaling", "rollout", "expects_traffic")
+    @classmethod
+    def _keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_stack_keys(value)
+
+
 class ProjectManifest(_Model):
     """``pipelines/<project>/project.yaml``."""
 
@@ -246,6 +358,8 @@ class ProjectManifest(_Model):
     pipeline: PipelineSpec = Field(default_factory=PipelineSpec)
     model: ModelSpec
     alarms: AlarmSpec = Field(default_factory=AlarmSpec)
+    serving: ServingSpec | None = Field(default=None, description=(
+        "An endpoint for the version pinned in each stack; no section: no endpoint."))
 
     @model_validator(mode="after")
     def _unique_groups(self) -> ProjectManifest:
