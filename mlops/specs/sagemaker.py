@@ -1,13 +1,16 @@
-"""SageMaker: model package groups (and their policies), feature groups, pipelines."""
+"""SageMaker: model package groups (and their policies), feature groups, pipelines, and serving:
+models, endpoint configurations and endpoints."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from common import tokens
 from mlops.offline.cloud import Cloud
 from mlops.ops.aws import error_code, is_not_found
-from mlops.sandbox.handlers import Ctx, Result, pick
+from mlops.sandbox.handlers import Ctx, Result, boto_shape, pick
 from mlops.specs.spec import FakeOutputs, NotSimulated, ResourceSpec, Terraform, attached_to
 
 
@@ -90,6 +93,167 @@ def apply_pipeline(ctx: Ctx, name: str, inputs: dict) -> Result:
     return pipeline, {"arn": arn, "tagsAll": ctx.tags(inputs)}, created
 
 
+# --- serving ------------------------------------------------------------------------------------
+
+def _named(kind: str) -> FakeOutputs:
+    """Fakes of a serving resource: its ARN and name (the logical name when none is given)."""
+    def fake(c: Cloud, name: str, inputs: dict) -> tuple[str, dict]:
+        physical = inputs.get("name") or name
+        return physical, {"arn": c.arn("sagemaker", f"{kind}/{physical.lower()}"), "name": physical}
+    return fake
+
+
+# Pulumi spellings (after capitalising) -> SageMaker's, and Pulumi's one-element lists where the
+# API takes one structure.
+_SPELLINGS = {"MemorySizeInMb": "MemorySizeInMB", "VolumeSizeInGb": "VolumeSizeInGB",
+              "EnableSsmAccess": "EnableSSMAccess",
+              "IncludeInferenceResponseIns": "IncludeInferenceResponseIn"}
+_SINGLE = {"RoutingConfigs": "RoutingConfig", "S3DataSources": "S3DataSource"}
+
+
+def _respelled(value: Any) -> Any:
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            if key in _SINGLE:
+                out[_SINGLE[key]] = _respelled(item[0] if isinstance(item, list) and item else item)
+            else:
+                out[_SPELLINGS.get(key, key)] = _respelled(item)
+        return out
+    if isinstance(value, list):
+        return [_respelled(v) for v in value]
+    return value
+
+
+def _api(value: Any) -> Any:
+    """Pulumi input values as SageMaker request values."""
+    return _respelled(boto_shape(value))
+
+
+def _container(container: dict) -> dict:
+    """A container definition; its environment is a map whose keys are kept as written."""
+    shaped = _api({k: v for k, v in container.items() if k != "environment"})
+    if container.get("environment"):
+        shaped["Environment"] = {str(k): str(v) for k, v in container["environment"].items()}
+    return shaped
+
+
+def _found(call: Callable[[], dict]) -> dict | None:
+    """What a Describe call returns; None when SageMaker says it does not exist."""
+    try:
+        return call()
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
+def _drifted(desired: dict, found: dict, defaults: dict) -> list[str]:
+    """The request members whose described value differs (absent and empty are the same)."""
+    return [key for key in {**defaults, **desired}
+            if (found.get(key) or defaults.get(key)) != (desired.get(key) or defaults.get(key))]
+
+
+def _retag(ctx: Ctx, arn: str, inputs: dict) -> None:
+    if ctx.tags(inputs):
+        ctx.client("sagemaker").add_tags(ResourceArn=arn, Tags=ctx.tag_list(inputs))
+
+
+def _model_request(inputs: dict) -> dict:
+    request = pick(inputs, {"executionRoleArn": "ExecutionRoleArn", "vpcConfig": "VpcConfig",
+                            "enableNetworkIsolation": "EnableNetworkIsolation",
+                            "inferenceExecutionConfig": "InferenceExecutionConfig"})
+    if inputs.get("primaryContainer"):
+        request["PrimaryContainer"] = _container(inputs["primaryContainer"])
+    if inputs.get("containers"):
+        request["Containers"] = [_container(c) for c in inputs["containers"]]
+    return request
+
+
+# What DescribeModel reads back in the sandbox (moto keeps no InferenceExecutionConfig), with
+# the value of each when it is not given.
+_MODEL_COMPARED: dict[str, Any] = {"ExecutionRoleArn": None, "PrimaryContainer": None,
+                                   "Containers": None, "VpcConfig": None,
+                                   "EnableNetworkIsolation": False}
+
+
+def apply_model(ctx: Ctx, name: str, inputs: dict) -> Result:
+    """Create the model; one whose described definition drifted is replaced, as pulumi-aws
+    replaces a model on any change but its tags. A container naming a ``ModelPackageName``
+    needs no image: SageMaker (and the sandbox's InvokeEndpoint) resolve it through the package."""
+    sm = ctx.client("sagemaker")
+    model = inputs.get("name") or name
+    request = _model_request(inputs)
+    found = _found(lambda: sm.describe_model(ModelName=model))
+    existed = found is not None
+    compared = {k: v for k, v in request.items() if k in _MODEL_COMPARED}
+    if found is not None and _drifted(compared, found, _MODEL_COMPARED):
+        sm.delete_model(ModelName=model)
+        found = None
+    if found is None:
+        arn = sm.create_model(ModelName=model, Tags=ctx.tag_list(inputs), **request)["ModelArn"]
+    else:
+        arn = found["ModelArn"]
+        _retag(ctx, arn, inputs)
+    return model, {"arn": arn, "name": model, "tagsAll": ctx.tags(inputs)}, not existed
+
+
+_CONFIG_INPUTS = {"productionVariants": "ProductionVariants",
+                  "dataCaptureConfig": "DataCaptureConfig", "kmsKeyArn": "KmsKeyId",
+                  "asyncInferenceConfig": "AsyncInferenceConfig",
+                  "shadowProductionVariants": "ShadowProductionVariants",
+                  "executionRoleArn": "ExecutionRoleArn"}
+# What DescribeEndpointConfig reads back in moto (it keeps no shadow variants or role).
+_CONFIG_COMPARED = ("ProductionVariants", "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig")
+
+
+def apply_endpoint_configuration(ctx: Ctx, name: str, inputs: dict) -> Result:
+    """Create the configuration; a drifted one is replaced (pulumi-aws replaces a
+    configuration on any change but its tags)."""
+    sm = ctx.client("sagemaker")
+    config = inputs.get("name") or name
+    request = {boto: _api(inputs[key]) for key, boto in _CONFIG_INPUTS.items()
+               if inputs.get(key) is not None}
+    found = _found(lambda: sm.describe_endpoint_config(EndpointConfigName=config))
+    existed = found is not None
+    compared = {k: v for k, v in request.items() if k in _CONFIG_COMPARED}
+    if found is not None and _drifted(compared, found, dict.fromkeys(_CONFIG_COMPARED)):
+        sm.delete_endpoint_config(EndpointConfigName=config)
+        found = None
+    if found is None:
+        arn = sm.create_endpoint_config(EndpointConfigName=config, Tags=ctx.tag_list(inputs),
+                                        **request)["EndpointConfigArn"]
+    else:
+        arn = found["EndpointConfigArn"]
+        _retag(ctx, arn, inputs)
+    return config, {"arn": arn, "name": config, "tagsAll": ctx.tags(inputs)}, not existed
+
+
+def apply_endpoint(ctx: Ctx, name: str, inputs: dict) -> Result:
+    """Create the endpoint; an endpoint on another configuration (or another deployment
+    configuration) is updated as pulumi-aws updates it: UpdateEndpoint with the new
+    configuration and the ``DeploymentConfig`` (blue/green with its traffic routing, bake and
+    rollback alarms)."""
+    sm = ctx.client("sagemaker")
+    endpoint = inputs.get("name") or name
+    config = inputs["endpointConfigName"]
+    deployment = _api(inputs["deploymentConfig"]) if inputs.get("deploymentConfig") else None
+    given = {"DeploymentConfig": deployment} if deployment else {}
+    found = _found(lambda: sm.describe_endpoint(EndpointName=endpoint))
+    if found is None:
+        arn = sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config,
+                                 Tags=ctx.tag_list(inputs), **given)["EndpointArn"]
+    else:
+        arn = found["EndpointArn"]
+        if (found["EndpointConfigName"], found.get("LastDeploymentConfig")) != (config, deployment):
+            # pulumi-aws sends no RetainAllVariantProperties: the variants take the new
+            # configuration's instance count, weight and capture, as here.
+            sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=config,
+                               RetainAllVariantProperties=False, **given)
+        _retag(ctx, arn, inputs)
+    return endpoint, {"arn": arn, "name": endpoint, "tagsAll": ctx.tags(inputs)}, found is None
+
+
 SPECS = [
     ResourceSpec(tokens.SAGEMAKER_MODEL_PACKAGE_GROUP,
                  _fake("model-package-group", "modelPackageGroupName"), apply_package_group,
@@ -108,4 +272,24 @@ SPECS = [
                  Terraform("aws_sagemaker_pipeline", json=frozenset({"pipelineDefinition"}),
                            default_tags=True),
                  caveat="stored; executions finish at once, no step runs"),
+    ResourceSpec(tokens.SAGEMAKER_MODEL, _named("model"), apply_model,
+                 Terraform("aws_sagemaker_model", blocks={
+                     "containers": "container",
+                     "additionalModelDataSources": "additional_model_data_source",
+                     "s3DataSources": "s3_data_source"},
+                     maps=frozenset({"environment"}), default_tags=True),
+                 caveat="stored; no container runs: InvokeEndpoint scores XGBoost artifacts "
+                        "in the sandbox"),
+    # Terraform's production_variants and capture_options blocks are plural, as in Pulumi.
+    ResourceSpec(tokens.SAGEMAKER_ENDPOINT_CONFIGURATION, _named("endpoint-config"),
+                 apply_endpoint_configuration,
+                 Terraform("aws_sagemaker_endpoint_configuration", blocks={
+                     "routingConfigs": "routing_config",
+                     "includeInferenceResponseIns": "include_inference_response_in"},
+                     default_tags=True),
+                 caveat="stored; no instances start, and moto keeps no shadow variants"),
+    ResourceSpec(tokens.SAGEMAKER_ENDPOINT, _named("endpoint"), apply_endpoint,
+                 Terraform("aws_sagemaker_endpoint", default_tags=True),
+                 caveat="answers InvokeEndpoint with its model; no instances, and a blue/green "
+                        "update switches at once (no traffic shifting, bake or rollback)"),
 ]

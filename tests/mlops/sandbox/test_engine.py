@@ -59,6 +59,13 @@ TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/r"
 BUCKET = "b-123456789012-eu-west-1"
 LOGS = "logs-123456789012-eu-west-1"
+XGBOOST_IMAGE = f"141502667606.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+CANARY = {"blueGreenUpdatePolicy": {
+    "trafficRoutingConfiguration": {"type": "CANARY", "waitIntervalInSeconds": 300.0,
+                                    "canarySize": {"type": "CAPACITY_PERCENT", "value": 10.0}},
+    "terminationWaitInSeconds": 600.0, "maximumExecutionTimeoutInSeconds": 3600.0},
+    "autoRollbackConfiguration": {"alarms": [{"alarmName": "e-5xx"}, {"alarmName": "e-latency"}]}}
 
 
 def _prereqs(cloud: MotoCloud) -> dict[str, str]:
@@ -84,12 +91,53 @@ def _prereqs(cloud: MotoCloud) -> dict[str, str]:
     policy = client("iam").create_policy(PolicyName="managed", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
                                                 "Resource": "*"}]}))["Policy"]["Arn"]
+    _serving_prereqs()
     return {"key": key["keyId"], "keyArn": key["arn"], "topic": topic["arn"], "policy": policy}
+
+
+def _serving_prereqs() -> None:
+    """Model pm, its configuration pc, endpoints pe and pe2, and pe2's scalable target."""
+    sm = client("sagemaker")
+    sm.create_model(ModelName="pm", ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
+        "Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/pm/model.tar.gz"})
+    sm.create_endpoint_config(EndpointConfigName="pc", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "pm", "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large", "InitialVariantWeight": 1}])
+    for endpoint in ("pe", "pe2"):
+        sm.create_endpoint(EndpointName=endpoint, EndpointConfigName="pc")
+    client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId="endpoint/pe2/variant/AllTraffic",
+        ScalableDimension=SCALABLE_DIMENSION, MinCapacity=1, MaxCapacity=2)
 
 
 def _samples(p: dict[str, str]) -> dict[str, tuple[dict, Any]]:
     """token -> (camelCase inputs as Pulumi sends them, check through plain boto3)."""
-    s3, sm = client("s3"), client("sagemaker")
+    s3, sm, aas = client("s3"), client("sagemaker"), client("application-autoscaling")
+
+    def model_reads_back() -> bool:
+        model = sm.describe_model(ModelName="m")
+        return (model["EnableNetworkIsolation"] is True
+                and model["VpcConfig"] == {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
+                and model["PrimaryContainer"]["Environment"] == {"log_level": "info"})
+
+    def config_reads_back() -> bool:
+        config = sm.describe_endpoint_config(EndpointConfigName="c")
+        return (config["KmsKeyId"] == p["keyArn"]
+                and config["DataCaptureConfig"]["KmsKeyId"] == p["keyArn"]
+                and config["ProductionVariants"][0]["ServerlessConfig"]["MemorySizeInMB"] == 2048)
+
+    def endpoint_reads_back() -> bool:
+        endpoint = sm.describe_endpoint(EndpointName="e")
+        routing = endpoint["LastDeploymentConfig"]["BlueGreenUpdatePolicy"][
+            "TrafficRoutingConfiguration"]
+        return endpoint["EndpointConfigName"] == "pc" and routing["CanarySize"]["Value"] == 10
+
+    def policy_reads_back() -> bool:
+        [policy] = aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+        tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+        return (policy["PolicyName"], tracking["TargetValue"], tracking["ScaleInCooldown"]) == (
+            "pe2-invocations", 100, 300)
+
     return {
         tokens.S3_BUCKET_OWNERSHIP: (
             {"bucket": BUCKET, "rule": {"objectOwnership": "BucketOwnerEnforced"}},
@@ -188,6 +236,40 @@ def _samples(p: dict[str, str]) -> dict[str, tuple[dict, Any]]:
              "pipelineDefinition": json.dumps({"Version": "2020-12-01", "Steps": []}),
              "parallelismConfiguration": {"maxParallelExecutionSteps": 2.0}},
             lambda: sm.describe_pipeline(PipelineName="pl")["RoleArn"] == ROLE_ARN),
+        tokens.SAGEMAKER_MODEL: (
+            {"name": "m", "executionRoleArn": ROLE_ARN, "enableNetworkIsolation": True,
+             "primaryContainer": {"image": XGBOOST_IMAGE, "environment": {"log_level": "info"},
+                                  "modelDataUrl": f"s3://{BUCKET}/m/model.tar.gz"},
+             "vpcConfig": {"subnets": ["subnet-1"], "securityGroupIds": ["sg-1"]}},
+            model_reads_back),
+        tokens.SAGEMAKER_ENDPOINT_CONFIGURATION: (
+            {"name": "c", "kmsKeyArn": p["keyArn"], "productionVariants": [{
+                "variantName": "AllTraffic", "modelName": "pm", "initialVariantWeight": 1.0,
+                "serverlessConfig": {"memorySizeInMb": 2048.0, "maxConcurrency": 5.0}}],
+             "dataCaptureConfig": {
+                 "enableCapture": True, "initialSamplingPercentage": 100.0,
+                 "destinationS3Uri": f"s3://{BUCKET}/datacapture/churn", "kmsKeyId": p["keyArn"],
+                 "captureOptions": [{"captureMode": "Input"}, {"captureMode": "Output"}],
+                 "captureContentTypeHeader": {"csvContentTypes": ["text/csv"]}}},
+            config_reads_back),
+        tokens.SAGEMAKER_ENDPOINT: (
+            {"name": "e", "endpointConfigName": "pc", "deploymentConfig": CANARY},
+            endpoint_reads_back),
+        tokens.AUTOSCALING_TARGET: (
+            {"serviceNamespace": "sagemaker", "resourceId": "endpoint/pe/variant/AllTraffic",
+             "scalableDimension": SCALABLE_DIMENSION, "minCapacity": 1.0, "maxCapacity": 4.0},
+            lambda: aas.describe_scalable_targets(
+                ServiceNamespace="sagemaker", ResourceIds=["endpoint/pe/variant/AllTraffic"])[
+                "ScalableTargets"][0]["MaxCapacity"] == 4),
+        tokens.AUTOSCALING_POLICY: (
+            {"name": "pe2-invocations", "policyType": "TargetTrackingScaling",
+             "serviceNamespace": "sagemaker", "resourceId": "endpoint/pe2/variant/AllTraffic",
+             "scalableDimension": SCALABLE_DIMENSION,
+             "targetTrackingScalingPolicyConfiguration": {
+                 "targetValue": 100.0, "scaleInCooldown": 300.0, "scaleOutCooldown": 60.0,
+                 "predefinedMetricSpecification": {
+                     "predefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}},
+            policy_reads_back),
         tokens.SCHEDULE: (
             {"name": "nightly", "scheduleExpression": "cron(0 2 * * ? *)",
              "flexibleTimeWindow": {"mode": "OFF"},
