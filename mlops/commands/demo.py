@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -116,7 +117,11 @@ def train_locally(demo: Demo) -> str:
     report_uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     bucket, key = report_uri.removeprefix("s3://").split("/", 1)
     auc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["metrics"]["auc"]["value"]
-    demo.facts.update(package=arn, auc=auc, run=report.run_id, versions={"dev": version})
+    # A re-run reuses cached steps, so the test split is where Preprocess put it, not this run's.
+    preprocess = next(s for s in report.steps if s.name == "Preprocess")
+    test_split = next(uri for uri in preprocess.outputs if uri.rstrip("/").endswith("/test"))
+    demo.facts.update(package=arn, auc=auc, test_split=test_split.rstrip("/") + "/test.csv",
+                      versions={"dev": version})
     ran = sum(1 for s in report.steps if s.status == "Succeeded")
     cached = sum(1 for s in report.steps if s.status == "Cached")
     return (f"run {report.run_id}: {ran} steps ran" + (f", {cached} cached" if cached else "")
@@ -133,8 +138,26 @@ def approve_model(demo: Demo) -> str:
     return f"v{version} is {approved.status} in dev (artifact checksum recorded)"
 
 
-def promote(source: str, target: str) -> Callable[[Demo], str]:
-    """Promote the demo's version through the gates (stack files are not pinned by the demo)."""
+def demo_root(demo: Demo) -> Path:
+    """A copy of the project for the demo's pins: its own stacks/ (so the checkout's stack
+    files stay as they are), the checkout's pipelines/ and render cache."""
+    from mlops.sandbox.server import sandbox_dir
+
+    root = sandbox_dir() / "demo-root"
+    if not (root / "stacks").is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(demo.root / "stacks", root / "stacks")
+    for shared in ("pipelines", ".cache"):
+        link = root / shared
+        if not link.exists():
+            (demo.root / shared).mkdir(exist_ok=True)
+            link.symlink_to(demo.root / shared, target_is_directory=True)
+    return root
+
+
+def promote(source: str, target: str, pin: bool = False) -> Callable[[Demo], str]:
+    """Promote the demo's version through the gates; ``pin`` writes the version into the
+    demo's copy of the target stack file (never the checkout's)."""
     def run(demo: Demo) -> str:
         from mlops.ops import models, promotion
 
@@ -145,8 +168,8 @@ def promote(source: str, target: str) -> Callable[[Demo], str]:
             models.approve(demo.root, PROJECT, source, version, f"demo: reviewed in {source}",
                            aws=aws)
             note = f"approved v{version} in {source}; "
-        result = promotion.promote(demo.root, PROJECT, version, source, target, pin=False,
-                                    aws=aws)
+        result = promotion.promote(demo.root, PROJECT, version, source, target, pin=pin,
+                                    pins_root=demo_root(demo) if pin else None, aws=aws)
         if result.outcome not in ("promoted", "unchanged", "completed"):
             blocked = next((g for g in result.gates if not g.passed), None)
             why = f"{blocked.name}: {blocked.detail}" if blocked else result.outcome
@@ -155,6 +178,65 @@ def promote(source: str, target: str) -> Callable[[Demo], str]:
         return (f"{note}v{version} in {source} -> v{result.target_version} in {target} "
                 f"({result.target_status}), {len(result.gates)} gates passed")
     return run
+
+
+SERVED_STACK = "staging"
+REQUESTS = 25
+
+
+def deploy_endpoint(demo: Demo) -> str:
+    """`pulumi up` of staging again, from the demo's copy whose stack file now pins the
+    promoted version: the program adds the model, its configuration and the endpoint."""
+    from mlops.sandbox import provision
+
+    result = provision.provision(demo_root(demo), SERVED_STACK, demo.state)
+    if result.failed:
+        first = result.failed[0]
+        raise RuntimeError(f"{first.name} ({first.type}) failed: {first.detail}")
+    demo.outputs[SERVED_STACK] = result.plan.outputs
+    demo.counts[SERVED_STACK] = dict(Counter(o.type for o in result.outcomes if o.simulated))
+    endpoint = result.plan.outputs["endpoints"][PROJECT]
+    configs = [r for r in result.plan.custom_resources()
+               if r.type == tokens.SAGEMAKER_ENDPOINT_CONFIGURATION]
+    demo.facts["endpoint"] = endpoint
+    routing = next(r for r in result.plan.custom_resources()
+                   if r.type == tokens.SAGEMAKER_ENDPOINT).inputs["deploymentConfig"][
+        "blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]["type"]
+    return (f"{endpoint} serves {PROJECT} v{demo.facts['versions'][SERVED_STACK]} "
+            f"(config {configs[0].inputs['name']}, blue/green {routing.lower()}, "
+            "network isolation on, data capture encrypted with the staging key)")
+
+
+def invoke_endpoint(demo: Demo) -> str:
+    """Requests through plain boto3 sagemaker-runtime; the sandbox answers with the model's
+    real predictions and captures what it saw; then `mlops endpoints status`."""
+    from mlops.ops.endpoints import endpoint_states
+
+    bucket, key = demo.facts["test_split"].removeprefix("s3://").split("/", 1)
+    test = demo.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    rows = [line.split(",", 1)[1] for line in test.decode().splitlines()[:REQUESTS]]
+    runtime = demo.client("sagemaker-runtime")
+    scores = []
+    for row in rows:  # one record per request, as a client would send them
+        answer = runtime.invoke_endpoint(EndpointName=demo.facts["endpoint"], Body=row,
+                                         ContentType="text/csv")
+        scores.append(float(answer["Body"].read().decode().strip()))
+    bucket = demo.outputs[SERVED_STACK]["buckets"]["raw-data"]
+    s3 = demo.client("s3")
+    captured = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=f"datacapture/{PROJECT}/"):
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            captured += sum(1 for line in body.decode().splitlines() if line.strip())
+    states = endpoint_states(demo_root(demo), SERVED_STACK, aws=demo.aws)
+    agree = all(state.agrees for state in states)
+    if not agree:
+        raise RuntimeError(f"mlops endpoints status: {[s.detail for s in states]}")
+    shown = ", ".join(f"{score:.3f}" for score in scores[:3])
+    return (f"{len(scores)} predictions ({shown}, ...); {captured} records captured under "
+            f"s3://{bucket}/datacapture/{PROJECT}/; mlops endpoints status: serving "
+            f"v{states[0].serving}, pinned v{states[0].pinned}, they agree")
 
 
 def trip_alarm(demo: Demo) -> str:
@@ -214,14 +296,22 @@ STEPS: list[Step] = [
          "registry (mlops pipelines run churn --local).", train_locally),
     Step("approve", "Approve the model version",
          "A reviewer approves the version in the dev registry.", approve_model),
-    Step("promote-staging", "Promote to staging",
+    Step("promote-staging", "Promote to staging and pin it",
          "The approved version is copied (artifact, package, lineage) into the staging registry "
          "through the gates: allowed source, approved, metric threshold, checksum, no alarms.",
-         promote("dev", "staging")),
+         promote("dev", "staging", pin=True)),
     Step("promote-prod", "Promote to prod",
          "A reviewer approves it in staging; the same gates take it into prod (the demo does not "
          "pin the version into stacks/Pulumi.prod.yaml, so your checkout stays clean).",
          promote("staging", "prod")),
+    Step("deploy", "Serve the pinned version in staging",
+         "The promotion pinned the version in a copy of stacks/Pulumi.staging.yaml (your "
+         "checkout stays clean); applying staging again creates the model, its endpoint "
+         "configuration and the endpoint, rolled out blue/green behind rollback alarms.",
+         deploy_endpoint),
+    Step("invoke", "Send requests to the endpoint",
+         "Plain boto3 sagemaker-runtime requests get the model's real predictions; the "
+         "endpoint captures requests and answers, encrypted, for drift checks.", invoke_endpoint),
     Step("alarm", "Trip an alarm",
          "An alarm on failed pipeline executions fires; the dev alert topic delivers it to a "
          "queue subscribed to it.", trip_alarm),
@@ -273,6 +363,7 @@ INVENTORY = {
     "feature groups": tokens.SAGEMAKER_FEATURE_GROUP,
     "pipelines": tokens.SAGEMAKER_PIPELINE,
     "alarms": tokens.METRIC_ALARM,
+    "endpoints": tokens.SAGEMAKER_ENDPOINT,
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 from common import tokens
 from infra.projects.errors import ProjectError
 from mlops.offline.runtime import build_plan
+from mlops.offline.schema import schema_problems
 from mlops.ops.pins import write_pin
 from mlops.policy.evaluate import VIOLATION, check_plan
 
@@ -184,6 +185,7 @@ def test_serverless_in_dev_trades_isolation_and_capture(tmp_root: Path) -> None:
     assert "instanceType" not in variant and config.inputs.get("dataCaptureConfig") is None
     assert one(plan, MODEL).inputs["enableNetworkIsolation"] is False
     assert one(plan, ENDPOINT).inputs.get("deploymentConfig") is None
+    assert schema_problems(plan) == []
 
 
 def test_serverless_is_refused_in_prod(tmp_root: Path) -> None:
@@ -201,12 +203,14 @@ def test_a_stack_network_puts_the_model_in_the_vpc(tmp_root: Path) -> None:
     plan = pinned_plan(tmp_root, "staging")
     assert one(plan, MODEL).inputs["vpcConfig"] == {"subnets": ["subnet-0abc1234", "subnet-0def5678"],
                                                     "securityGroupIds": ["sg-0abc1234"]}
+    assert schema_problems(plan) == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_pinned_stacks_pass_their_tier_policies(tmp_root: Path, stack: str) -> None:
     plan = pinned_plan(tmp_root, stack)
+    assert schema_problems(plan) == [], "every input is one the provider schema has"
     report = check_plan(tmp_root, stack, stack, plan)
     assert [(r.rule.id, r.name, r.message) for r in report.mandatory_violations] == []
     assert not [r for r in report.violations if r.name.startswith("serving")]

@@ -30,6 +30,7 @@ def make_demo(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_demo_runs_twice_and_leaves_what_it_says(sandbox) -> None:
+    staging_file = (ROOT / "stacks" / "Pulumi.staging.yaml").read_text()
     started = time.monotonic()
     first = make_demo(sandbox)
     first_seconds = time.monotonic() - started
@@ -45,6 +46,10 @@ def test_demo_runs_twice_and_leaves_what_it_says(sandbox) -> None:
     second = make_demo(sandbox)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "v2 is Approved" in second.stdout
+    assert "serving v1, pinned v1, they agree" in first.stdout
+    assert "serving v2, pinned v2, they agree" in second.stdout, "the new pin rolled out"
+    assert (ROOT / "stacks" / "Pulumi.staging.yaml").read_text() == staging_file, \
+        "the demo pins a copy of the staging stack file, never the checkout's"
 
     from mlops.sandbox import server
 
@@ -95,3 +100,23 @@ def test_demo_runs_twice_and_leaves_what_it_says(sandbox) -> None:
     assert len(pipelines) == 2, "each run submitted the churn pipeline once"
     code = s3.list_objects_v2(Bucket=dev["buckets"]["pipeline-workspace"], Prefix="code/churn/")
     assert code.get("KeyCount", 0) >= 2, "submission uploaded the step code"
+
+    # Staging serves what the second run promoted, and captured what it was sent, encrypted.
+    staging = stacks["staging"]["outputs"]
+    endpoint = sm.describe_endpoint(EndpointName=staging["endpoints"]["churn"])
+    assert endpoint["EndpointStatus"] == "InService"
+    config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    model = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["EnableNetworkIsolation"] is True
+    served = model["PrimaryContainer"]["ModelPackageName"]
+    staged = sm.list_model_packages(ModelPackageGroupName="mlops-staging-churn")[
+        "ModelPackageSummaryList"]
+    assert served == max(staged, key=lambda p: p["ModelPackageVersion"])["ModelPackageArn"]
+    captured = s3.list_objects_v2(Bucket=staging["buckets"]["raw-data"],
+                                  Prefix="datacapture/churn/")["Contents"]
+    records = 0
+    for item in captured:
+        obj = s3.get_object(Bucket=staging["buckets"]["raw-data"], Key=item["Key"])
+        assert obj["SSEKMSKeyId"] == staging["keyArn"]
+        records += len(obj["Body"].read().splitlines())
+    assert records == 50, "25 requests per run, every one captured (staging samples 100%)"

@@ -113,3 +113,37 @@ def test_policy_documents_given_as_objects_are_exported_as_json_text():
     assert json.loads(converted["policy"]) == document
     assert json.loads(converted["inline_policy"][0]["policy"]) == document
     assert convert_object({"policy": '{"Statement": []}'})["policy"] == '{"Statement": []}'
+
+
+@pytest.mark.slow
+def test_a_served_plan_exports_what_checkovs_sagemaker_checks_read(tmp_root):
+    """CKV_AWS_98 (endpoint configuration KMS), CKV_AWS_370 (model network isolation) and
+    CKV_AWS_369-style VPC checks read these attributes of a pinned prod stack."""
+    from mlops.offline.runtime import build_plan
+    from mlops.ops.pins import write_pin
+
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/mlops-prod-churn/3"
+    write_pin(tmp_root, "prod", "churn", 3, arn)
+    plan = build_plan(tmp_root, "prod")
+    doc = to_terraform_plan(plan, "eu-west-1", {})
+    by_type: dict[str, list[dict]] = {}
+    for resource in doc["planned_values"]["root_module"]["resources"]:
+        by_type.setdefault(resource["type"], []).append(resource["values"])
+    [change] = [c for c in doc["resource_changes"]
+                if c["type"] == "aws_sagemaker_endpoint_configuration"]
+    [configured] = [r for r in doc["configuration"]["root_module"]["resources"]
+                    if r["type"] == "aws_sagemaker_endpoint_configuration"]
+    [model] = by_type["aws_sagemaker_model"]
+    assert model["enable_network_isolation"] is True
+    assert model["primary_container"] == [{"model_package_name": arn}]
+    [config] = by_type["aws_sagemaker_endpoint_configuration"]
+    # The key is the stack's own: known at apply time, referenced as Terraform would plan it.
+    assert change["change"]["after_unknown"]["kms_key_arn"] is True
+    assert any(ref.startswith("aws_kms_key.") for ref in
+               configured["expressions"]["kms_key_arn"]["references"])
+    assert config["production_variants"][0]["instance_type"] == "ml.m5.xlarge"
+    assert config["data_capture_config"][0]["kms_key_id"]
+    [endpoint] = by_type["aws_sagemaker_endpoint"]
+    assert endpoint["deployment_config"][0]["blue_green_update_policy"][0][
+        "traffic_routing_configuration"][0]["type"] == "LINEAR"
+    assert [t["max_capacity"] for t in by_type["aws_appautoscaling_target"]] == [8]
