@@ -185,7 +185,7 @@ def every_pipeline_alarmed(
 
 
 @stack_rule(
-    "every-endpoint-alarmed", area="monitoring", severity=Severity.MEDIUM,
+    "every-endpoint-alarmed", area="monitoring", severity=Severity.HIGH,
     types=[tokens.SAGEMAKER_ENDPOINT, tokens.METRIC_ALARM],
     description="Every SageMaker endpoint has a 5XX-error alarm and a latency alarm.",
     remediation="Add MetricAlarms on AWS/SageMaker Invocation5XXErrors and ModelLatency with "

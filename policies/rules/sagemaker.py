@@ -353,7 +353,7 @@ def endpoint_serverless_outside_prod(resource: Resource,
 
 
 @resource_rule(
-    "endpoint-data-capture-kms", area="sagemaker", severity=Severity.MEDIUM,
+    "endpoint-data-capture-kms", area="sagemaker", severity=Severity.HIGH,
     types=[tokens.SAGEMAKER_ENDPOINT_CONFIGURATION],
     description="Endpoints capture request/response data for monitoring, encrypted with KMS.",
     remediation="Set data_capture_config with enable_capture=True, a destination in the "
@@ -389,7 +389,7 @@ def endpoint_min_instances(resource: Resource, config: Mapping[str, Any]) -> Ite
 
 
 @resource_rule(
-    "model-network-isolation", area="sagemaker", severity=Severity.MEDIUM, types=[tokens.SAGEMAKER_MODEL],
+    "model-network-isolation", area="sagemaker", severity=Severity.HIGH, types=[tokens.SAGEMAKER_MODEL],
     description="Models run with network isolation: containers make no outbound calls.",
     remediation="Set enable_network_isolation=True on the aws.sagemaker.Model.",
     references=["CKV_AWS_370", "Security Hub SageMaker.5"],
@@ -400,7 +400,7 @@ def model_network_isolation(resource: Resource, config: Mapping[str, Any]) -> It
 
 
 @resource_rule(
-    "endpoint-auto-rollback", area="sagemaker", severity=Severity.MEDIUM, types=[tokens.SAGEMAKER_ENDPOINT],
+    "endpoint-auto-rollback", area="sagemaker", severity=Severity.HIGH, types=[tokens.SAGEMAKER_ENDPOINT],
     description="Endpoints update blue/green (or rolling) with CloudWatch alarms that roll "
                 "back a bad deployment automatically; where gradual is true (prod), traffic "
                 "shifts by a canary or linearly.",
@@ -470,7 +470,7 @@ def notebook_no_root(resource: Resource, config: Mapping[str, Any]) -> Iterator[
 
 
 @resource_rule(
-    "autoscaling-max-at-least-min", area="sagemaker", severity=Severity.MEDIUM,
+    "autoscaling-max-at-least-min", area="sagemaker", severity=Severity.HIGH,
     types=[tokens.AUTOSCALING_TARGET],
     description="Scalable targets keep at least one instance and can scale to at least their "
                 "minimum (max >= min >= 1).",
