@@ -210,10 +210,12 @@ def deploy_endpoint(demo: Demo) -> str:
 def invoke_endpoint(demo: Demo) -> str:
     """Requests through plain boto3 sagemaker-runtime; the sandbox answers with the model's
     real predictions and captures what it saw; then `mlops endpoints status`."""
+    from infra.components.serving import capture_uri
     from mlops.ops.endpoints import endpoint_states
 
-    bucket, key = demo.facts["test_split"].removeprefix("s3://").split("/", 1)
-    test = demo.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3 = demo.client("s3")
+    split_bucket, split_key = demo.facts["test_split"].removeprefix("s3://").split("/", 1)
+    test = s3.get_object(Bucket=split_bucket, Key=split_key)["Body"].read()
     rows = [line.split(",", 1)[1] for line in test.decode().splitlines()[:REQUESTS]]
     runtime = demo.client("sagemaker-runtime")
     scores = []
@@ -221,13 +223,13 @@ def invoke_endpoint(demo: Demo) -> str:
         answer = runtime.invoke_endpoint(EndpointName=demo.facts["endpoint"], Body=row,
                                          ContentType="text/csv")
         scores.append(float(answer["Body"].read().decode().strip()))
-    bucket = demo.outputs[SERVED_STACK]["buckets"]["raw-data"]
-    s3 = demo.client("s3")
+    capture = capture_uri(demo.outputs[SERVED_STACK]["buckets"]["raw-data"], PROJECT)
+    capture_bucket, capture_prefix = capture.removeprefix("s3://").split("/", 1)
     captured = 0
     for page in s3.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=f"datacapture/{PROJECT}/"):
+            Bucket=capture_bucket, Prefix=f"{capture_prefix}/"):
         for item in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            body = s3.get_object(Bucket=capture_bucket, Key=item["Key"])["Body"].read()
             captured += sum(1 for line in body.decode().splitlines() if line.strip())
     states = endpoint_states(demo_root(demo), SERVED_STACK, aws=demo.aws)
     agree = all(state.agrees for state in states)
@@ -235,7 +237,7 @@ def invoke_endpoint(demo: Demo) -> str:
         raise RuntimeError(f"mlops endpoints status: {[s.detail for s in states]}")
     shown = ", ".join(f"{score:.3f}" for score in scores[:3])
     return (f"{len(scores)} predictions ({shown}, ...); {captured} records captured under "
-            f"s3://{bucket}/datacapture/{PROJECT}/; mlops endpoints status: serving "
+            f"{capture}/; mlops endpoints status: serving "
             f"v{states[0].serving}, pinned v{states[0].pinned}, they agree")
 
 
