@@ -23,12 +23,15 @@ PIPELINES = "mlops:pipelines:Pipelines"
 MONITORING = "mlops:monitoring:Monitoring"
 SERVING = "mlops:serving:Serving"
 PROJECT_ENDPOINT = "mlops:serving:ProjectEndpoint"
+RETRAINING = "mlops:retraining:Retraining"
+PROJECT_RETRAINING = "mlops:retraining:ProjectRetraining"
 
 # --- AWS: S3 ----------------------------------------------------------------------------------
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_BUCKET_ACL = "aws:s3/bucketAcl:BucketAcl"
 S3_BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 S3_BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+S3_BUCKET_NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 S3_BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 S3_BUCKET_OBJECT_V1 = "aws:s3/bucketObject:BucketObject"
 S3_BUCKET_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
@@ -75,6 +78,7 @@ SNS_TOPIC = "aws:sns/topic:Topic"
 SNS_TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 SNS_TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 SQS_QUEUE = "aws:sqs/queue:Queue"
+SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 
 # --- AWS: EventBridge, CloudWatch, CloudWatch Logs (pulumi-aws's `cloudwatch` module) ------
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -96,6 +100,9 @@ SAGEMAKER_MODEL = "aws:sagemaker/model:Model"
 SAGEMAKER_ENDPOINT_CONFIGURATION = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SAGEMAKER_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 SAGEMAKER_NOTEBOOK_INSTANCE = "aws:sagemaker/notebookInstance:NotebookInstance"
+SAGEMAKER_DATA_QUALITY_JOB_DEFINITION = ("aws:sagemaker/dataQualityJobDefinition:"
+                                         "DataQualityJobDefinition")
+SAGEMAKER_MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
 
 # --- AWS: Application Auto Scaling -----------------------------------------------------------
 AUTOSCALING_TARGET = "aws:appautoscaling/target:Target"

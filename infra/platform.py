@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
@@ -13,10 +14,12 @@ from infra.components.iam import Iam, IamArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.pipelines import Pipelines, PipelinesArgs
 from infra.components.registry import Registry, RegistryArgs
+from infra.components.retraining import Retraining, RetrainingArgs
 from infra.components.serving import Serving, ServingArgs
 from infra.components.storage import LOGS, Storage, StorageArgs
 from infra.config import Settings
 from infra.naming import Naming
+from infra.projects.monitoring import MonitoringPlan
 from infra.projects.serving import NotServed, ServingPlan
 from infra.projects.stack import ProjectPipeline
 
@@ -28,6 +31,8 @@ class PlatformInputs:
     projects: list[ProjectPipeline] = field(default_factory=list)
     serving: list[ServingPlan] = field(default_factory=list)
     not_served: list[NotServed] = field(default_factory=list)
+    monitoring: list[MonitoringPlan] = field(default_factory=list)
+    drift_definitions: dict[str, Callable[[str], str]] = field(default_factory=dict)
 
 
 class MlopsPlatform(pulumi.ComponentResource):
@@ -148,6 +153,24 @@ class MlopsPlatform(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.retraining = Retraining(
+            "retraining",
+            RetrainingArgs(
+                naming=naming,
+                plans=inputs.monitoring,
+                drift_definitions=inputs.drift_definitions,
+                role_arn=self.iam.role.arn,
+                key_arn=key_arn,
+                topic_arn=self.monitoring.topic.arn,
+                raw_data_bucket=self.storage.buckets["raw-data"].bucket,
+                training_pipeline_arns={p: pl.arn for p, pl in self.pipelines.pipelines.items()},
+                tags={p.project: {"mlops:project": p.project, "mlops:owner": owners[p.project]}
+                      for p in inputs.monitoring},
+                depends_on=[self.iam, self.serving],
+            ),
+            opts=child,
+        )
+
         self.outputs = {
             "buckets": {p: b.bucket for p, b in self.storage.buckets.items()},
             "keyArn": key_arn,
@@ -162,5 +185,8 @@ class MlopsPlatform(pulumi.ComponentResource):
             "pipelines": {p: pl.pipeline_name for p, pl in self.pipelines.pipelines.items()},
             "endpoints": {p: e.endpoint.name for p, e in self.serving.endpoints.items()},
             "notServed": {n.project: n.reason for n in inputs.not_served},
+            "driftPipelines": {p: r.drift_pipeline.pipeline_name
+                               for p, r in self.retraining.projects.items()},
+            "driftAlarms": {p: r.alarm.name for p, r in self.retraining.projects.items()},
         }
         self.register_outputs(self.outputs)

@@ -16,6 +16,8 @@ from infra.config import (
 )
 from infra.naming import Naming
 from infra.platform import MlopsPlatform, PlatformInputs
+from infra.projects.drift import deployed, drift_spec, render_drift
+from infra.projects.monitoring import monitoring_plans
 from infra.projects.serving import serving_plans
 from infra.projects.stack import project_pipelines
 
@@ -60,9 +62,15 @@ def run(root: Path = ROOT) -> MlopsPlatform:
     naming = naming_for(settings, stack)
     projects = project_pipelines(root, settings, naming)
     served, not_served = serving_plans([p.project for p in projects], settings, naming)
+    monitored = monitoring_plans([p.project for p in projects], served, settings, naming)
+    drift = {}
+    for plan in monitored:
+        spec = drift_spec(plan, settings, naming)
+        drift[plan.project] = deployed(render_drift(spec, root), spec.kms_key_arn)
     platform = MlopsPlatform(
         naming.stem, PlatformInputs(settings=settings, naming=naming, projects=projects,
-                                    serving=served, not_served=not_served)
+                                    serving=served, not_served=not_served,
+                                    monitoring=monitored, drift_definitions=drift)
     )
     for key, value in platform.outputs.items():
         pulumi.export(key, value)

@@ -70,6 +70,7 @@ SUBCOMMANDS = {
     "models": "mlops.commands.models",
     "stacks": "mlops.commands.stacks",
     "endpoints": "mlops.commands.endpoints",
+    "drift": "mlops.commands.drift",
 }
 # Top-level commands that live in their own module: name -> (module, function).
 TOP_LEVEL = {"demo": ("mlops.commands.demo", "demo")}

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from common import tokens
 from infra.naming import Naming
+from infra.projects.monitoring import drift_namespace
 
 # Actions AWS cannot scope to a resource ARN; the only statements with "Resource": "*":
 # - ecr:GetAuthorizationToken: account-level token for pulling the SageMaker images.
@@ -93,7 +94,8 @@ def execution_policy(naming: Naming, bucket_arns: list[str], key_arn: str) -> di
                 "Sid": "PipelinesOfThisEnvironment",
                 "Effect": "Allow",
                 "Action": ["sagemaker:DescribePipeline", "sagemaker:DescribePipelineExecution",
-                           "sagemaker:ListPipelineExecutionSteps", "sagemaker:StartPipelineExecution",
+                           "sagemaker:ListPipelineExecutionSteps",
+                           "sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution",
                            "sagemaker:SendPipelineExecutionStepSuccess",
                            "sagemaker:SendPipelineExecutionStepFailure"],
                 "Resource": [sm("pipeline", f"{stem}-*"), sm("pipeline", f"{stem}-*/execution/*")],
@@ -110,6 +112,31 @@ def execution_policy(naming: Naming, bucket_arns: list[str], key_arn: str) -> di
                            "sagemaker:StopTrainingJob", "sagemaker:StopTransformJob"],
                 "Resource": [sm("processing-job", "pipelines-*"), sm("training-job", "pipelines-*"),
                              sm("transform-job", "pipelines-*"), sm("model", "pipelines-*")],
+            },
+            {
+                # The drift check resolves what an endpoint serves (endpoint -> configuration
+                # -> model -> package) to read that version's baseline.
+                "Sid": "ReadWhatEndpointsServe",
+                "Effect": "Allow",
+                "Action": ["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
+                           "sagemaker:DescribeModel"],
+                "Resource": [sm("endpoint", f"{stem}-*"), sm("endpoint-config", f"{stem}-*"),
+                             sm("model", f"{stem}-*")],
+            },
+            {
+                # The retraining trigger step records the drift alarm's state as evidence.
+                "Sid": "ReadDriftAlarms",
+                "Effect": "Allow",
+                "Action": ["cloudwatch:DescribeAlarms"],
+                "Resource": [f"arn:{part}:cloudwatch:{region}:{account}:alarm:{stem}-*"],
+            },
+            {
+                # PutMetricData has no resource type: scoped to the stack's drift namespace.
+                "Sid": "PublishDriftMetrics",
+                "Effect": "Allow",
+                "Action": ["cloudwatch:PutMetricData"],
+                "Resource": ["*"],
+                "Condition": {"StringEquals": {"cloudwatch:namespace": drift_namespace(naming.stack)}},
             },
             {
                 "Sid": "PassOnlyThisRoleToSageMaker",

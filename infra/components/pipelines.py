@@ -1,10 +1,13 @@
 """SageMaker pipelines of the projects: definition, code, schedule, failure alarm, dashboard.
 
-Per project: the step code uploaded (KMS-encrypted, content-addressed) to the workspace bucket;
-an ``aws.sagemaker.Pipeline`` with the definition rendered by the SageMaker SDK and the platform
-role; an EventBridge Scheduler schedule with its own role (only StartPipelineExecution on that
-pipeline) when the project has one; a CloudWatch alarm on failed executions routed to the
-environment topic. One dashboard shows every project's executions.
+Per environment: the platform's shared step code (``infra/drift/code``, see
+:mod:`infra.projects.platform_code`) uploaded once, KMS-encrypted and content-addressed, to the
+workspace bucket; every pipeline depends on it. Per project: the step code uploaded
+(KMS-encrypted, content-addressed) to the workspace bucket; an ``aws.sagemaker.Pipeline`` with
+the definition rendered by the SageMaker SDK and the platform role; an EventBridge Scheduler
+schedule with its own role (only StartPipelineExecution on that pipeline) when the project has
+one; a CloudWatch alarm on failed executions routed to the environment topic. One dashboard
+shows every project's executions.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pulumi_aws as aws
 
 from common import tokens
 from infra.naming import Naming
+from infra.projects.platform_code import platform_code_files
 from infra.projects.stack import ProjectPipeline
 
 PIPELINE_METRICS = "AWS/Sagemaker/ModelBuildingPipeline"
@@ -97,6 +101,7 @@ class Pipelines(pulumi.ComponentResource):
     pipelines: dict[str, aws.sagemaker.Pipeline]
     schedules: dict[str, aws.scheduler.Schedule]
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    platform_code: list[aws.s3.BucketObjectv2]
 
     def __init__(
         self, name: str, args: PipelinesArgs, opts: pulumi.ResourceOptions | None = None
@@ -105,6 +110,7 @@ class Pipelines(pulumi.ComponentResource):
         naming = args.naming
         child = pulumi.ResourceOptions(parent=self)
         self.pipelines, self.schedules, self.alarms = {}, {}, {}
+        self.platform_code = self._platform_code(name, args) if args.pipelines else []
         for item in args.pipelines:
             project, ctx, m = item.project, item.context, item.project.manifest
             tags = {"mlops:project": project.name, "mlops:owner": m.owner}
@@ -134,7 +140,8 @@ class Pipelines(pulumi.ComponentResource):
                     item.deployed_definition),
                 role_arn=args.role_arn,
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *code]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *self.platform_code,
+                                                              *code]),
             )
             self.pipelines[project.name] = pipeline
             if m.pipeline.schedule:
@@ -168,6 +175,24 @@ class Pipelines(pulumi.ComponentResource):
                 opts=child,
             )
         self.register_outputs({p: pl.pipeline_name for p, pl in self.pipelines.items()})
+
+    def _platform_code(self, name: str, args: PipelinesArgs) -> list[aws.s3.BucketObjectv2]:
+        """The platform's shared step code at the prefix every context names (one per stack)."""
+        shared = platform_code_files()
+        prefix = args.pipelines[0].context.platform_code_uri.split("/", 3)[3]
+        return [
+            aws.s3.BucketObjectv2(
+                f"{name}-platform-code-{shared.relative(path)}",
+                bucket=args.workspace_bucket,
+                key=f"{prefix}/{shared.relative(path)}",
+                content=path.read_text(encoding="utf-8"),  # step code is text
+                content_type="text/plain",
+                server_side_encryption="aws:kms",
+                kms_key_id=args.key_arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for path in shared.files
+        ]
 
     def _schedule(
         self, name: str, args: PipelinesArgs, item: ProjectPipeline,

@@ -49,6 +49,9 @@ class ProjectContext:
     approval_threshold: float | None
     parameters: dict[str, str | int | float | bool]
     code_uri: str  # s3:// prefix holding this project's code/ folder (content-addressed)
+    # s3:// prefix holding the platform's shared step code (infra/drift/code, content-addressed:
+    # s3://<pipeline-workspace>/_platform/code/<hash12>); see infra.projects.platform_code.
+    platform_code_uri: str = ""
     # The SageMaker PipelineSession the renderer prepared (offline, no AWS calls). Not hashed.
     session: Any = field(default=None, compare=False, hash=False, repr=False)
 
@@ -64,6 +67,13 @@ class ProjectContext:
     def code(self, relative: str) -> str:
         """S3 URI of a file (or folder) under the project's ``code/`` folder."""
         return f"{self.code_uri}/{relative.lstrip('/')}"
+
+    def platform_code(self, relative: str = "") -> str:
+        """S3 URI of a file of the platform's shared step code (the prefix itself for "")."""
+        if not self.platform_code_uri:
+            raise ValueError("this context names no platform code prefix (platform_code_uri)")
+        relative = relative.lstrip("/")
+        return f"{self.platform_code_uri}/{relative}" if relative else self.platform_code_uri
 
     def output(self, *parts: str) -> str:
         """S3 URI under the project's workspace prefix."""

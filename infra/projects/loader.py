@@ -16,6 +16,7 @@ from infra.projects.context import FeatureGroupRef, ProjectContext
 from infra.projects.discover import PROJECT_NAME, pipelines_dir, project_names
 from infra.projects.errors import ProjectError
 from infra.projects.manifest import ProjectManifest, key_path, load_manifest, manifest_line
+from infra.projects.platform_code import platform_code_files
 
 if TYPE_CHECKING:
     from infra.config import Settings
@@ -286,4 +287,5 @@ def context_for(project: Project, settings: Settings, naming: Naming) -> Project
         approval_threshold=m.model.threshold_for(stack, tier),
         parameters=dict(m.pipeline.parameters),
         code_uri=code_prefix(naming, project),
+        platform_code_uri=platform_code_files().prefix(buckets["pipeline-workspace"]),
     )

@@ -348,6 +348,84 @@ class ServingSpec(_Model):
         return _check_stack_keys(value)
 
 
+class DriftThresholds(_Model):
+    """Above these, a feature (or the model's scores) counts as drifted."""
+
+    psi: float = Field(default=0.2, gt=0, le=10, description=(
+        "Population stability index of a feature against its baseline."))
+    ks: float = Field(default=0.2, gt=0, le=1, description=(
+        "Kolmogorov-Smirnov statistic of a numeric feature against its baseline sample."))
+    unseen_share: float = Field(default=0.05, gt=0, le=1, description=(
+        "Share of a categorical feature's values not seen in training."))
+    score_psi: float = Field(default=0.2, gt=0, le=10, description=(
+        "Population stability index of the model's scores."))
+
+
+class Debounce(_Model):
+    """M of N: the drift alarm fires when ``datapoints`` of the last ``evaluationPeriods``
+    drift checks found drift, so one noisy window does not retrain."""
+
+    datapoints: int = Field(default=2, ge=1, le=24)
+    evaluation_periods: int = Field(default=3, ge=1, le=24)
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> Debounce:
+        if self.datapoints > self.evaluation_periods:
+            raise _PathError(("datapoints",), f"must be at most evaluationPeriods "
+                                              f"({self.evaluation_periods}); got {self.datapoints}")
+        return self
+
+
+class Retraining(_Model):
+    """What starts the training pipeline again, and how often at most."""
+
+    on_drift: bool = Field(default=True, description="The drift alarm starts it.")
+    on_new_data: bool = Field(default=True, description=(
+        "A new object under the raw-data bucket's newDataPrefix starts it."))
+    new_data_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9!_.*'()/-]+/$",
+                                        description="Default: incoming/<project>/.")
+    cooldown_hours: int = Field(default=24, ge=0, le=720, description=(
+        "A run triggered within this long after the last one ends at once, skipped."))
+
+
+class MonitoringSpec(_Model):
+    """Drift checks of the endpoint's captured traffic against the serving version's baseline,
+    and the retraining they trigger (needs a serving section)."""
+
+    backend: Literal["pipeline", "model-monitor"] = Field(default="pipeline", description=(
+        "pipeline: the platform's drift-check pipeline; model-monitor: SageMaker Model "
+        "Monitor, for accounts that still have it."))
+    schedule: str = Field(default="rate(1 hour)", pattern=SCHEDULE,
+                          description="When the drift check runs.")
+    period_seconds: int = Field(default=3600, ge=60, le=86400, description=(
+        "The drift alarm's period: the schedule's interval (a multiple of 60)."))
+    window_hours: int = Field(default=24, ge=1, le=720, description=(
+        "How far back each check reads captured traffic."))
+    min_records: int = Field(default=100, ge=1, le=10_000_000, description=(
+        "Fewer captured records: not enough data, never a drift alarm."))
+    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
+    debounce: dict[str, Debounce] = Field(default_factory=dict, description=(
+        "Per stack (or tier): M of N drift checks that raise the alarm (default 2 of 3)."))
+    ignore_features: list[str] = Field(default_factory=list, description=(
+        "Features the check leaves out (identifiers, timestamps)."))
+    instance_type: dict[str, str] = Field(default_factory=dict, description=(
+        "Per stack (or tier): the drift check's instance type; default: the stack's first "
+        "allowed."))
+    retrain: Retraining = Field(default_factory=Retraining)
+
+    @field_validator("period_seconds")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value % 60:
+            raise ValueError(f"must be a multiple of 60 (got {value})")
+        return value
+
+    @field_validator("debounce", "instance_type")
+    @classmethod
+    def _keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_stack_keys(value)
+
+
 class ProjectManifest(_Model):
     """``pipelines/<project>/project.yaml``."""
 
@@ -360,6 +438,15 @@ class ProjectManifest(_Model):
     alarms: AlarmSpec = Field(default_factory=AlarmSpec)
     serving: ServingSpec | None = Field(default=None, description=(
         "An endpoint for the version pinned in each stack; no section: no endpoint."))
+    monitoring: MonitoringSpec | None = Field(default=None, description=(
+        "Drift checks of the endpoint and automatic retraining; needs serving."))
+
+    @model_validator(mode="after")
+    def _monitoring_needs_serving(self) -> ProjectManifest:
+        if self.monitoring is not None and self.serving is None:
+            raise _PathError(("monitoring",), "drift checks read an endpoint's captured traffic: "
+                                              "add a serving section, or remove monitoring")
+        return self
 
     @model_validator(mode="after")
     def _unique_groups(self) -> ProjectManifest:

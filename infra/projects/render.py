@@ -32,7 +32,7 @@ from infra.projects.loader import Project
 
 CACHE_DIR = Path(".cache") / "renders"
 CACHE_ENV = "MLOPS_RENDER_CACHE"  # overrides <root>/.cache/renders (tests share one cache)
-RENDER_FORMAT = "1"  # bump when the rendering procedure changes
+RENDER_FORMAT = "2"  # bump when the rendering procedure changes
 SDK_DISTRIBUTIONS = ("sagemaker-core", "sagemaker-mlops", "sagemaker-train", "sagemaker-serve")
 
 
@@ -177,8 +177,15 @@ def render_fresh(project: Project, ctx: ProjectContext) -> str:
             raise ProjectError(source, "build()", line,
                                f"must return a sagemaker.mlops.workflow.Pipeline "
                                f"(got {type(pipeline).__name__})")
+        monitoring = project.manifest.monitoring
         try:
+            if monitoring is not None:  # retraining starts it: Trigger and CoolDown come first
+                from infra.projects.triggers import wrap
+
+                pipeline = wrap(pipeline, ctx, monitoring.retrain.cooldown_hours, source)
             definition = pipeline.definition()
+        except ProjectError:
+            raise
         except (Exception, SystemExit) as exc:  # noqa: BLE001
             line = _line_in(project.module_path, exc.__traceback__)
             raise ProjectError(source, "Pipeline.definition()", line,

@@ -262,7 +262,7 @@ def trip_alarm(demo: Demo) -> str:
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
                       Attributes={"RawMessageDelivery": "true"})
     reason = f"demo run {time.time_ns()}: 1 failed execution in the last 5 minutes"
-    alarms.trip(cw, sns, name, reason)
+    alarms.trip(cw, name, reason)
     state = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
     for _ in range(20):
         for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,

@@ -301,7 +301,8 @@ def run(
 def _run_table(report: Any) -> Any:
     from rich.table import Table
 
-    table = Table(title=f"run {report.run_id} of {report.pipeline}: {report.status}",
+    status = f"{report.status} ({report.detail})" if report.detail else report.status
+    table = Table(title=f"run {report.run_id} of {report.pipeline}: {status}",
                   title_justify="left")
     for column in ("step", "type", "status", "time", "outputs"):
         table.add_column(column, overflow="fold", justify="right" if column == "time" else "left")

@@ -50,6 +50,8 @@ class RunEnv:
     folder: Path  # .cache/runs/<project>/<run-id>
     python: str = sys.executable
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # CreateModel's models
+    aws: Any | None = None  # AwsClients of the run (the Trigger step's); None with --data
+    execution_arn: str | None = None  # the execution this run is the local run of, if any
 
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{kind}/{name.lower()}"

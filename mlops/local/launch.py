@@ -10,11 +10,12 @@ the rendered definition is used as it is, and RegisterModel writes its request t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.projects.platform_code import platform_code_files
 from mlops.errors import UsageError
 from mlops.local import run as local_run
 from mlops.local.job import RunEnv
@@ -40,14 +41,17 @@ def runs_folder(root: Path, project: str) -> Path:
 
 
 def upload_code(store: Store, prepared: Any, kms_key: str | None) -> list[str]:
-    """The project's code/ files at the content-addressed prefix the definition names."""
+    """The project's code/ files and the platform's shared step code at the content-addressed
+    prefixes the definition names."""
     code = prepared.project.path / "code"
-    written = []
-    for path in prepared.project.code_files:
-        uri = join_uri(prepared.context.code_uri, path.relative_to(code).as_posix())
+    shared = platform_code_files()
+    files = [(join_uri(prepared.context.code_uri, path.relative_to(code).as_posix()), path)
+             for path in prepared.project.code_files]
+    files += [(join_uri(prepared.context.platform_code_uri, shared.relative(path)), path)
+              for path in shared.files]
+    for uri, path in files:
         store.write(uri, path.read_bytes(), kms_key)
-        written.append(uri)
-    return written
+    return [uri for uri, _ in files]
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Target:
     definition: str  # the JSON to run
     sagemaker: Any | None  # the registry's client; None with --data
     kms_key: str | None  # the environment key's ARN; None with --data
+    aws: Any | None = None  # the AwsClients; None with --data
 
 
 def target(root: Path, project: str, stack: str, *, data_dir: Path | None = None,
@@ -83,21 +88,24 @@ def target(root: Path, project: str, stack: str, *, data_dir: Path | None = None
         raise UsageError(f"{prepared.context.kms_key_arn} does not exist here: provision stack "
                          f"{stack} first (mlops sandbox up --stack {stack}), or use --data DIR")
     return Target(prepared, S3Store(clients.client("s3")), deployable(prepared, key),
-                  clients.client("sagemaker"), key)
+                  clients.client("sagemaker"), key, clients)
 
 
 def start(root: Path, project: str, stack: str, *, params: list[str] | None = None,
           data_dir: Path | None = None, endpoint_url: str | None = None, use_cache: bool = True,
           on_start: Callable[[local_run.Planned], None] | None = None,
           on_step: Callable[[local_run.StepOutcome], None] | None = None,
-          aws: Any | None = None) -> local_run.RunReport:
+          aws: Any | None = None, execution_arn: str | None = None,
+          parameters: Mapping[str, str] | None = None) -> local_run.RunReport:
     """Render ``project`` for ``stack`` and run it here (see the module docstring).
 
     Bad input (project, parameters, a step that cannot run here) raises a UsageError before
     anything runs. ``aws`` is an :class:`~mlops.ops.aws.AwsClients` to use instead of one built
-    from the environment.
+    from the environment. ``execution_arn`` makes the run the local run of that (existing)
+    pipeline execution: its id is the run id and execution variables name it; ``parameters``
+    (name -> text, as an execution holds them) come before ``params``.
     """
-    overrides = parse_params(params)
+    overrides = {**(parameters or {}), **parse_params(params)}
     where = target(root, project, stack, data_dir=data_dir, endpoint_url=endpoint_url, aws=aws)
     prepared = where.prepared
     if prepared.findings:
@@ -105,14 +113,15 @@ def start(root: Path, project: str, stack: str, *, params: list[str] | None = No
                          f"mlops pipelines validate {project} --stack {stack})")
     definition = json.loads(where.definition)
     local_run.plan(definition)  # refuses a step that cannot run here, before anything runs
-    parameters = local_run.parameter_values(definition, overrides)
+    values = local_run.parameter_values(definition, overrides)
     ctx = prepared.context
-    run_id = local_run.new_run_id()
+    run_id = execution_arn.rsplit("/", 1)[-1] if execution_arn else local_run.new_run_id()
     env = RunEnv(run_id=run_id, project=project, pipeline_name=ctx.pipeline_name,
                  region=ctx.region, account_id=ctx.account_id, store=where.store,
-                 sagemaker=where.sagemaker, folder=runs_folder(root, project) / run_id)
+                 sagemaker=where.sagemaker, folder=runs_folder(root, project) / run_id,
+                 aws=where.aws, execution_arn=execution_arn)
     upload_code(where.store, prepared, where.kms_key)
-    return local_run.execute(definition, env, parameters, use_cache=use_cache, on_step=on_step,
+    return local_run.execute(definition, env, values, use_cache=use_cache, on_step=on_step,
                              on_start=on_start)
 
 

@@ -111,15 +111,22 @@ def run_processing(run: StepRun) -> StepResult:
         raise StepFailed(f"the script exited with {done.returncode}",
                          done.returncode, run.log_tail())
     outputs, written = upload_outputs(run)
+    return StepResult(properties=job_properties(run, outputs), outputs=written)
+
+
+def job_properties(run: StepRun, outputs: dict[str, Any]) -> dict[str, Any]:
+    """The properties of a completed processing job (what later steps ``Get``)."""
+    args = run.arguments
     job = run.env.job_name(run.name)
-    return StepResult(properties={
+    return {
         "ProcessingJobName": job, "ProcessingJobArn": run.env.arn("processing-job", job),
         "ProcessingJobStatus": "Completed", "ExitMessage": "",
         "ProcessingOutputConfig": {"Outputs": outputs,
                                    "KmsKeyId": (args.get("ProcessingOutputConfig") or {})
                                    .get("KmsKeyId")},
-        "AppSpecification": spec, "Environment": args.get("Environment") or {},
-    }, outputs=written)
+        "AppSpecification": args.get("AppSpecification") or {},
+        "Environment": args.get("Environment") or {},
+    }
 
 
 def check_quality(step: Mapping[str, Any]) -> None:

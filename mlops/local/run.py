@@ -26,6 +26,7 @@ from typing import Any
 
 from mlops.errors import UsageError
 from mlops.local import processing, register, training, transform
+from mlops.local import trigger as platform_trigger
 from mlops.local.expressions import ExpressionError, Scope
 from mlops.local.job import Check, Executor, NotRunnableLocally, RunEnv, StepFailed, StepRun
 
@@ -92,9 +93,11 @@ class RunReport:
     steps: list[StepOutcome]
     status: str = "Executing"
     failure: StepOutcome | None = None
+    detail: str = ""  # "skipped: cool-down: ..." when the platform's Trigger step skipped it
 
     def to_dict(self) -> dict[str, Any]:
         return {"runId": self.run_id, "pipeline": self.pipeline, "status": self.status,
+                "detail": self.detail,
                 "folder": str(self.folder), "parameters": self.parameters,
                 "steps": [asdict(s) for s in self.steps]}
 
@@ -239,10 +242,11 @@ def execute(definition: Mapping[str, Any], env: RunEnv, parameters: Mapping[str,
     """Run every step of ``definition`` (planned and checked by the caller with :func:`plan`)."""
     steps = plan(definition)
     started = dt.datetime.now(dt.UTC)
+    pipeline_arn = env.arn("pipeline", env.pipeline_name)
     execution = {
         "PipelineExecutionId": env.run_id, "PipelineName": env.pipeline_name,
-        "PipelineArn": env.arn("pipeline", env.pipeline_name),
-        "PipelineExecutionArn": f"{env.arn('pipeline', env.pipeline_name)}/execution/{env.run_id}",
+        "PipelineArn": pipeline_arn,
+        "PipelineExecutionArn": env.execution_arn or f"{pipeline_arn}/execution/{env.run_id}",
         "StartDateTime": started.isoformat(), "CurrentDateTime": started.isoformat(),
     }
     scope = Scope(parameters=dict(parameters), execution=execution, read=env.store.read)
@@ -299,6 +303,8 @@ def execute(definition: Mapping[str, Any], env: RunEnv, parameters: Mapping[str,
             break
     else:
         report.status = "Succeeded"
+        report.detail = next((o.detail for o in report.steps if o.status == SUCCEEDED
+                              and o.detail.startswith(platform_trigger.SKIPPED_DETAIL)), "")
     (env.folder / "run.json").write_text(json.dumps(report.to_dict(), indent=2, default=str)
                                          + "\n", encoding="utf-8")
     return report
@@ -339,7 +345,8 @@ def _run_one(step: Planned, outcome: StepOutcome, env: RunEnv, scope: Scope, cac
         outcome.status, outcome.outputs = CACHED, list(entry["outputs"])
         outcome.detail = f"from run {entry['runId']}"
         return
-    executor = EXECUTORS[step.type][0]
+    executor = (platform_trigger.run_trigger if platform_trigger.is_trigger(step.raw)
+                else EXECUTORS[step.type][0])
     assert executor is not None
     workdir = env.folder / "work" / step.name
     run = StepRun(step.name, step.type, evaluated, dict(evaluated.get("Arguments") or {}),

@@ -110,6 +110,17 @@ def copy(s3: Any, src_uri: str, bucket: str, key: str, sha256: str,
     return _ensure(s3, bucket, key, sha256, write, f"copy of {src_uri}")
 
 
+def copy_beside(s3: Any, src_uri: str, bucket: str, project: str, artifact_sha256: str,
+                stem: str, encryption: dict[str, str]) -> tuple[str, str]:
+    """Copy a small object a package refers to (a drift baseline) next to the artifact, at
+    ``models/<project>/<artifact sha256>/<stem>-<sha12>.json``, re-encrypted and verified;
+    returns (URI of the copy, its sha256)."""
+    src_bucket, src_key = split_s3(src_uri)
+    sha256 = sha256_object(s3, src_bucket, src_key)
+    key = key_for(project, artifact_sha256, f"{stem}-{sha256[:12]}.json")
+    return copy(s3, src_uri, bucket, key, sha256, encryption), sha256
+
+
 def upload(s3: Any, path: Path, bucket: str, key: str, sha256: str,
            encryption: dict[str, str]) -> str:
     """Upload a local file unless it is already there; returns the URI of the verified object."""

@@ -35,6 +35,19 @@ def inference_spec(image: str, model_url: str) -> dict[str, Any]:
     }
 
 
+def baseline_uri(desc: Mapping[str, Any]) -> str | None:
+    """The S3 URI of a package's drift baseline (``DriftCheckBaselines.ModelDataQuality.
+    Statistics``, where the SDK's ``model_data_statistics`` goes); None when it has none."""
+    uri = (((desc.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {})
+           .get("Statistics") or {}).get("S3Uri")
+    return str(uri) if uri else None
+
+
+def drift_check_baselines(uri: str) -> dict[str, Any]:
+    """The ``DriftCheckBaselines`` of a package whose drift baseline is the JSON at ``uri``."""
+    return {"ModelDataQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": uri}}}
+
+
 def _version(desc_or_summary: dict[str, Any]) -> int:
     return int(desc_or_summary.get("ModelPackageVersion") or 0)
 

@@ -22,6 +22,7 @@ from infra.config import Settings
 from infra.naming import Naming
 from infra.projects.context import ProjectContext
 from infra.projects.loader import Project, context_for, load_project
+from infra.projects.platform_code import platform_code_files
 from infra.projects.render import pretty, render
 from infra.projects.rules import Finding, check_definition
 from infra.projects.stack import with_key_arn
@@ -112,17 +113,22 @@ def unified_diff(deployed: str | None, rendered: str, name: str) -> str:
 
 
 def upload_code(s3: Any, prepared: Prepared) -> list[str]:
-    """Put the project's code/ files at their content-addressed prefix; returns the new URIs.
+    """Put the project's code/ files and the platform's shared step code at their
+    content-addressed prefixes; returns the new URIs.
 
-    The prefix is named by the hash of code/, so an object already there (from an earlier
+    Each prefix is named by the hash of its files, so an object already there (from an earlier
     submit or from ``pulumi up``) has this content: it is skipped."""
     from mlops.ops.aws import error_code, is_not_found
 
     ctx = prepared.context
-    bucket, prefix = ctx.code_uri.removeprefix("s3://").split("/", 1)
+    shared = platform_code_files()
+    code = prepared.project.path / "code"
+    files = [(ctx.code(path.relative_to(code).as_posix()), path)
+             for path in prepared.project.code_files]
+    files += [(ctx.platform_code(shared.relative(path)), path) for path in shared.files]
     uploaded = []
-    for path in prepared.project.code_files:
-        key = f"{prefix}/{path.relative_to(prepared.project.path / 'code').as_posix()}"
+    for uri, path in files:
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
         try:
             s3.head_object(Bucket=bucket, Key=key)
             continue

@@ -21,7 +21,13 @@ from mlops.ops import artifacts, audit, lock
 from mlops.ops.aws import OpsError
 from mlops.ops.environment import KeyedEnv
 from mlops.ops.metrics import as_metadata, store_report
-from mlops.ops.packages import DEFAULT_IMAGE, PackageStore, inference_spec
+from mlops.ops.packages import (
+    DEFAULT_IMAGE,
+    PackageStore,
+    baseline_uri,
+    drift_check_baselines,
+    inference_spec,
+)
 from mlops.ops.pins import write_pin
 from mlops.ops.promotion_facts import SOURCE_KEY, find_promoted
 from mlops.ops.promotion_plan import PromotionFacts, PromotionPlan, Step, plan_promotion
@@ -60,7 +66,8 @@ def _spec_pointing_at(pkg: ModelVersion, uri: str) -> dict[str, Any]:
 
 def _create_promoted(env: KeyedEnv, store: PackageStore, facts: PromotionFacts,
                      uri: str) -> dict[str, Any]:
-    """Create the target package (PendingManualApproval) for the artifact copied to ``uri``."""
+    """Create the target package (PendingManualApproval) for the artifact copied to ``uri``,
+    with the metrics report and (when the source has one) the drift baseline next to it."""
     pkg = facts.source
     assert pkg.sha256  # the artifact gate passed
     meta = {
@@ -81,6 +88,9 @@ def _create_promoted(env: KeyedEnv, store: PackageStore, facts: PromotionFacts,
         "ModelMetrics": store_report(env, pkg.project, pkg.sha256, pkg.metrics),
         "CustomerMetadataProperties": meta,
     }
+    baseline = _copy_baseline(env, pkg)
+    if baseline:
+        request["DriftCheckBaselines"] = drift_check_baselines(baseline)
     created = store.create(request, SOURCE_KEY, pkg.arn)
     # Two runs that raced past the lock keep the lowest version and retire the others.
     same = store.find(SOURCE_KEY, pkg.arn)
@@ -88,6 +98,21 @@ def _create_promoted(env: KeyedEnv, store: PackageStore, facts: PromotionFacts,
         store.retire(created, same[0]["ModelPackageArn"])
         return same[0]
     return created
+
+
+def _copy_baseline(env: KeyedEnv, pkg: ModelVersion) -> str | None:
+    """The source's drift baseline copied next to the target artifact, re-encrypted with the
+    target key (like the metrics report); None when the source has no baseline."""
+    assert pkg.sha256  # the artifact gate passed
+    region = pkg.arn.split(":")[3] or env.settings.region
+    source = env.aws.for_region(region).client("sagemaker").describe_model_package(
+        ModelPackageName=pkg.arn)
+    uri = baseline_uri(source)
+    if uri is None:
+        return None
+    copied, _ = artifacts.copy_beside(env.client("s3"), uri, env.bucket, pkg.project, pkg.sha256,
+                                      "baseline", env.encryption())
+    return copied
 
 
 @dataclass

@@ -1,13 +1,12 @@
-"""Alarm delivery in the sandbox: moto records alarm state changes but runs no alarm actions.
+"""Alarms in the sandbox: the notification CloudWatch sends, and tripping an alarm.
 
-``trip`` sets an alarm to ALARM and then does what CloudWatch does next: it publishes the
-standard alarm notification (the JSON CloudWatch sends to SNS) to each SNS topic in the alarm's
-actions. Subscribers of the topic (an SQS queue, say) then receive it through moto's SNS.
+``notification`` is the standard alarm notification (the JSON CloudWatch sends to SNS), which the
+sandbox's alarm patches (mlops/sandbox/events.py) publish on every state transition; ``trip``
+puts an alarm through OK into ALARM, the way people test alarms in AWS.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,21 +39,13 @@ def notification(alarm: dict[str, Any], reason: str, region: str) -> dict[str, A
     }
 
 
-def trip(cloudwatch: Any, sns: Any, alarm_name: str, reason: str) -> list[str]:
-    """Put the alarm in ALARM and deliver it to its SNS actions; returns the message IDs."""
+def trip(cloudwatch: Any, alarm_name: str, reason: str) -> dict[str, Any]:
+    """Put the alarm through OK into ALARM; the sandbox's SetAlarmState then does what
+    CloudWatch does on a transition (SNS actions, the EventBridge state-change event). Returns
+    the alarm as it was described before."""
     alarms = cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
     if not alarms:
         raise LookupError(f"no alarm named {alarm_name}")
-    alarm = alarms[0]
     cloudwatch.set_alarm_state(AlarmName=alarm_name, StateValue="OK", StateReason="reset")
-    alarm["StateValue"] = "OK"
     cloudwatch.set_alarm_state(AlarmName=alarm_name, StateValue="ALARM", StateReason=reason)
-    if not alarm.get("ActionsEnabled", True):
-        return []
-    region = alarm["AlarmArn"].split(":")[3]
-    body = json.dumps(notification(alarm, reason, region))
-    subject = f'ALARM: "{alarm_name}" in {region}'
-    return [
-        sns.publish(TopicArn=action, Subject=subject[:100], Message=body)["MessageId"]
-        for action in alarm.get("AlarmActions", []) if action.split(":")[2:3] == ["sns"]
-    ]
+    return dict(alarms[0])

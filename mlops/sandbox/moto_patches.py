@@ -41,7 +41,16 @@ configuration's data capture is enabled, as SageMaker writes it: one JSON Lines 
 with the capture's ``KmsKeyId``. Whether an invocation is captured is decided by its inference
 id (or, without one, its event id): captured when ``sha256(id)`` read as a fraction in [0, 1)
 times 100 is below ``InitialSamplingPercentage``, so 100 captures everything, 0 nothing, and a
-test can compute the outcome for any inference id (:func:`sampled`). See docs/sandbox.md.
+test can compute the outcome for any inference id (:func:`sampled`).
+
+Retraining triggers (:mod:`mlops.sandbox.events`). moto never evaluates an alarm, runs no alarm
+actions, puts no alarm state change events on EventBridge, raises for a SageMaker pipeline target,
+delivers to disabled rules, and routes S3 events to every bus in its own shape. With these patches
+PutMetricData evaluates the alarms on the metrics it writes (M of N periods, TreatMissingData), a
+state change (or SetAlarmState) runs the SNS actions and puts the "CloudWatch Alarm State Change"
+event on the default bus, enabled matching rules start their pipeline targets (failures to the
+target's dead-letter queue), and S3 puts AWS's "Object Created" event on the default bus. See
+docs/sandbox.md.
 """
 
 from __future__ import annotations
@@ -81,10 +90,14 @@ def install() -> None:
         _install_models()
         _install_endpoints()
         _install_invocations()
+        _install_events()
 
 
 def uninstall() -> None:
-    """Put moto back as it was."""
+    """Put moto back as it was (and forget the pipeline deliveries and their callbacks)."""
+    from mlops.sandbox import events
+
+    events.reset()
     while _REPLACED:
         owner, attribute, original = _REPLACED.pop()
         if original is _ABSENT:
@@ -519,6 +532,12 @@ def _captured(mode: str, payload: bytes, content_type: str, headers: Mapping[str
 
 def _lower(values: Any) -> set[str]:
     return {str(v).lower() for v in values or []}
+
+
+def _install_events() -> None:
+    from mlops.sandbox import events
+
+    events.install_patches(_replace)
 
 
 def _install_invocations() -> None:

@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
+    from mlops.sandbox import triggered
+
+    # Pipeline executions EventBridge starts run for real, with the local runner.
+    triggered.register(endpoint_url=f"http://{args.host}:{args.port}")
     try:
         stop.wait()
     finally:

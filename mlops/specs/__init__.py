@@ -13,13 +13,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import ModuleType
 
-from mlops.specs import appautoscaling, cloudwatch, events, iam, kms, logs, s3, sagemaker, scheduler, sns
+from mlops.specs import (
+    appautoscaling,
+    cloudwatch,
+    events,
+    iam,
+    kms,
+    logs,
+    s3,
+    sagemaker,
+    scheduler,
+    sns,
+    sqs,
+)
 from mlops.specs.spec import NotSimulated, ResourceSpec, Terraform
 
 __all__ = ["REGISTRY", "SERVICES", "IncompleteSpec", "NotSimulated", "ResourceSpec", "Terraform",
            "check_types", "problems_of", "spec_for"]
 
-SERVICES: tuple[ModuleType, ...] = (s3, kms, iam, sns, events, cloudwatch, logs, sagemaker,
+SERVICES: tuple[ModuleType, ...] = (s3, kms, iam, sns, sqs, events, cloudwatch, logs, sagemaker,
                                      appautoscaling, scheduler)
 
 

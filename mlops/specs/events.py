@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from common import tokens
 from mlops.offline.cloud import Cloud, stable_uuid
@@ -33,13 +34,31 @@ def fake_target(c: Cloud, name: str, inputs: dict) -> tuple[str, dict]:
     return f"{inputs.get('rule')}-{target}", {"targetId": target}
 
 
+def target_parameters(inputs: dict) -> dict[str, Any]:
+    """PutTargets members of a Pulumi EventTarget besides Id and Arn: role, input, pipeline
+    parameters, retry policy, dead-letter queue, input transformer, SQS message group."""
+    params = pick(inputs, {"roleArn": "RoleArn", "input": "Input", "inputPath": "InputPath",
+                           "retryPolicy": "RetryPolicy", "deadLetterConfig": "DeadLetterConfig",
+                           "sqsTarget": "SqsParameters"})
+    pipeline = inputs.get("sagemakerPipelineTarget")
+    if pipeline is not None:
+        listed = pipeline.get("pipelineParameterLists") or []
+        params["SageMakerPipelineParameters"] = {"PipelineParameterList": [
+            {"Name": str(p["name"]), "Value": str(p["value"])} for p in listed]}
+    transformer = inputs.get("inputTransformer")
+    if transformer is not None:  # its paths map keeps its keys as written
+        params["InputTransformer"] = {"InputTemplate": transformer["inputTemplate"], **(
+            {"InputPathsMap": dict(transformer["inputPaths"])}
+            if transformer.get("inputPaths") else {})}
+    return params
+
+
 def apply_target(ctx: Ctx, name: str, inputs: dict) -> Result:
     events = ctx.client("events")
     rule, bus = inputs["rule"], inputs.get("eventBusName") or "default"
     target_id = inputs.get("targetId") or re.sub(r"[^A-Za-z0-9._-]", "-", name)[:64]
     existing = events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]
-    target = {"Id": target_id, "Arn": inputs["arn"],
-              **pick(inputs, {"roleArn": "RoleArn", "input": "Input", "inputPath": "InputPath"})}
+    target = {"Id": target_id, "Arn": inputs["arn"], **target_parameters(inputs)}
     events.put_targets(Rule=rule, EventBusName=bus, Targets=[target])
     return f"{bus}-{rule}-{target_id}", {"targetId": target_id}, \
         not any(t["Id"] == target_id for t in existing)
@@ -49,6 +68,10 @@ SPECS = [
     ResourceSpec(tokens.EVENT_RULE, fake_rule, apply_rule,
                  Terraform("aws_cloudwatch_event_rule", json=frozenset({"eventPattern"}),
                            default_tags=True)),
+    # Terraform's sagemaker_pipeline_target holds repeated pipeline_parameter_list blocks;
+    # retry_policy, dead_letter_config and input_transformer are single blocks.
     ResourceSpec(tokens.EVENT_TARGET, fake_target, apply_target,
-                 Terraform("aws_cloudwatch_event_target")),
+                 Terraform("aws_cloudwatch_event_target",
+                           blocks={"pipelineParameterLists": "pipeline_parameter_list"},
+                           maps=frozenset({"inputPaths"}))),
 ]

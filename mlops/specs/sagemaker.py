@@ -1,5 +1,6 @@
-"""SageMaker: model package groups (and their policies), feature groups, pipelines, and serving:
-models, endpoint configurations and endpoints."""
+"""SageMaker: model package groups (and their policies), feature groups, pipelines, serving
+(models, endpoint configurations and endpoints) and model monitoring (data quality job
+definitions and monitoring schedules)."""
 
 from __future__ import annotations
 
@@ -254,6 +255,68 @@ def apply_endpoint(ctx: Ctx, name: str, inputs: dict) -> Result:
     return endpoint, {"arn": arn, "name": endpoint, "tagsAll": ctx.tags(inputs)}, found is None
 
 
+# --- model monitoring -----------------------------------------------------------------------
+
+# Where the job's container reads the captured data and writes its report: the provider's
+# defaults, which SageMaker's API requires and Pulumi leaves optional.
+_MONITOR_INPUT_PATH = "/opt/ml/processing/input"
+_MONITOR_OUTPUT_PATH = "/opt/ml/processing/output"
+
+
+def _data_quality_request(inputs: dict) -> dict:
+    """CreateDataQualityJobDefinition members from the Pulumi inputs (the app's environment a map
+    kept as written; Pulumi's single ``monitoringOutputs`` object is SageMaker's list)."""
+    request = {boto: _api(inputs[key]) for key, boto in {
+        "dataQualityBaselineConfig": "DataQualityBaselineConfig",
+        "jobResources": "JobResources", "networkConfig": "NetworkConfig",
+        "roleArn": "RoleArn", "stoppingCondition": "StoppingCondition"}.items()
+        if inputs.get(key) is not None}
+    app = dict(inputs.get("dataQualityAppSpecification") or {})
+    environment = app.pop("environment", None)
+    request["DataQualityAppSpecification"] = {
+        **_api(app), **({"Environment": {str(k): str(v) for k, v in environment.items()}}
+                        if environment else {})}
+    job_input = _api(inputs.get("dataQualityJobInput") or {})
+    for source in job_input.values():
+        if isinstance(source, dict):
+            source.setdefault("LocalPath", _MONITOR_INPUT_PATH)
+    request["DataQualityJobInput"] = job_input
+    output = _api(inputs.get("dataQualityJobOutputConfig") or {})
+    outputs = output.get("MonitoringOutputs")
+    outputs = outputs if isinstance(outputs, list) else [outputs] if outputs else []
+    for item in outputs:
+        item.get("S3Output", {}).setdefault("LocalPath", _MONITOR_OUTPUT_PATH)
+    request["DataQualityJobOutputConfig"] = {**output, "MonitoringOutputs": outputs}
+    return request
+
+
+_DATA_QUALITY_COMPARED: dict[str, Any] = dict.fromkeys((
+    "DataQualityAppSpecification", "DataQualityBaselineConfig", "DataQualityJobInput",
+    "DataQualityJobOutputConfig", "JobResources", "NetworkConfig", "RoleArn",
+    "StoppingCondition"))
+
+
+def apply_data_quality_job_definition(ctx: Ctx, name: str, inputs: dict) -> Result:
+    """Create the job definition; a drifted one is replaced (every argument but the tags forces
+    a new definition in pulumi-aws, and SageMaker has no update call for it)."""
+    sm = ctx.client("sagemaker")
+    definition = inputs.get("name") or name
+    request = _data_quality_request(inputs)
+    found = _found(lambda: sm.describe_data_quality_job_definition(
+        JobDefinitionName=definition))
+    existed = found is not None
+    if found is not None and _drifted(request, found, _DATA_QUALITY_COMPARED):
+        sm.delete_data_quality_job_definition(JobDefinitionName=definition)
+        found = None
+    if found is None:
+        arn = sm.create_data_quality_job_definition(
+            JobDefinitionName=definition, Tags=ctx.tag_list(inputs), **request)["JobDefinitionArn"]
+    else:
+        arn = found["JobDefinitionArn"]
+        _retag(ctx, arn, inputs)
+    return definition, {"arn": arn, "name": definition, "tagsAll": ctx.tags(inputs)}, not existed
+
+
 SPECS = [
     ResourceSpec(tokens.SAGEMAKER_MODEL_PACKAGE_GROUP,
                  _fake("model-package-group", "modelPackageGroupName"), apply_package_group,
@@ -292,4 +355,19 @@ SPECS = [
                  Terraform("aws_sagemaker_endpoint", default_tags=True),
                  caveat="answers InvokeEndpoint with its model; no instances, and a blue/green "
                         "update switches at once (no traffic shifting, bake or rollback)"),
+    # Terraform's single blocks keep Pulumi's names (monitoring_outputs, cluster_config, ...).
+    ResourceSpec(tokens.SAGEMAKER_DATA_QUALITY_JOB_DEFINITION,
+                 _named("data-quality-job-definition"), apply_data_quality_job_definition,
+                 Terraform("aws_sagemaker_data_quality_job_definition",
+                           maps=frozenset({"environment"}), default_tags=True),
+                 caveat="stored with its network config; no monitoring job runs"),
+    # An inline job definition repeats stopping_condition blocks and the container_entrypoint
+    # list; its monitoring_inputs and monitoring_outputs are single blocks.
+    ResourceSpec(tokens.SAGEMAKER_MONITORING_SCHEDULE, _named("monitoring-schedule"),
+                 NotSimulated("moto 5.2 implements no MonitoringSchedule call "
+                              "(Create/Describe/Update/Delete)"),
+                 Terraform("aws_sagemaker_monitoring_schedule", blocks={
+                     "stoppingConditions": "stopping_condition",
+                     "containerEntrypoints": "container_entrypoint"},
+                     maps=frozenset({"environment"}), default_tags=True)),
 ]

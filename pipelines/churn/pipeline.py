@@ -1,4 +1,5 @@
-"""Churn: offline feature store -> XGBoost training -> evaluation -> AUC gate -> register.
+"""Churn: offline feature store -> XGBoost training -> evaluation and drift baseline -> AUC gate ->
+register (with the baseline as the version's ``DriftCheckBaselines``).
 
 Rendered by the platform with ``build(ctx)``; see docs/projects.md. Only the SageMaker SDK and
 the platform's context are imported here.
@@ -7,6 +8,7 @@ the platform's context are imported here.
 from __future__ import annotations
 
 from sagemaker.core import image_uris
+from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import (
@@ -31,6 +33,7 @@ from infra.projects.context import ProjectContext
 XGBOOST_VERSION = "1.7-1"
 SKLEARN_VERSION = "1.2-1"
 CODE = "/opt/ml/processing/input/code"
+PLATFORM = "/opt/ml/processing/input/platform"  # the platform's shared step code (baseline.py)
 # Unchanged data and code reuse the last successful run's outputs for 30 days.
 CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
 
@@ -117,7 +120,9 @@ def build(ctx: ProjectContext) -> Pipeline:
     )
     train = TrainingStep(name="Train", step_args=trainer.train(), cache_config=CACHE)
 
-    # 3. Evaluate: AUC on the held-out test split, written to evaluation.json.
+    # 3. Evaluate: AUC on the held-out test split, written to evaluation.json; the drift baseline
+    #    of the train split (per-feature statistics and the model's scores), with the platform's
+    #    baseline code, written to baseline.json.
     evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")
     evaluator = Processor(
         role=ctx.role_arn, image_uri=xgb_image, instance_count=1,
@@ -135,9 +140,13 @@ def build(ctx: ProjectContext) -> Pipeline:
                        "/opt/ml/processing/model"),
                 _s3_in("test", preprocess.properties.ProcessingOutputConfig.Outputs[
                     "test"].S3Output.S3Uri, "/opt/ml/processing/test"),
+                _s3_in("train", preprocess.properties.ProcessingOutputConfig.Outputs[
+                    "train"].S3Output.S3Uri, "/opt/ml/processing/train"),
+                _s3_in("platform", ctx.platform_code_uri, PLATFORM),
             ],
-            outputs=[_s3_out("evaluation", Join(on="/", values=[run_prefix, "evaluation"]),
-                             "/opt/ml/processing/evaluation")],
+            outputs=[_s3_out(name, Join(on="/", values=[run_prefix, name]),
+                             f"/opt/ml/processing/{name}")
+                     for name in ("evaluation", "baseline")],
         ),
     )
 
@@ -153,6 +162,13 @@ def build(ctx: ProjectContext) -> Pipeline:
             evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
             "evaluation.json"]),
     ))
+    # The drift check compares captured traffic with the baseline of the version that serves.
+    baselines = DriftCheckBaselines(model_data_statistics=MetricsSource(
+        content_type="application/json",
+        s3_uri=Join(on="/", values=[
+            evaluate.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri,
+            "baseline.json"]),
+    ))
     register = ModelStep(
         name="Register",
         step_args=model.register(
@@ -160,7 +176,7 @@ def build(ctx: ProjectContext) -> Pipeline:
             approval_status="PendingManualApproval",
             content_types=["text/csv"], response_types=["text/csv"],
             inference_instances=[ctx.instance_type], transform_instances=[ctx.instance_type],
-            model_metrics=metrics,
+            model_metrics=metrics, drift_check_baselines=baselines,
         ),
     )
     below = FailStep(name="AucBelowThreshold", error_message=Join(

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from policies.core import REGISTRY, Rule
-from policies.rules import encryption, governance, identity, monitoring, sagemaker, storage
+from policies.rules import (
+    encryption,
+    governance,
+    identity,
+    monitoring,
+    retraining,
+    sagemaker,
+    storage,
+)
 
-AREAS = ("storage", "encryption", "identity", "sagemaker", "monitoring", "governance")
-MODULES = (storage, encryption, identity, sagemaker, monitoring, governance)
+AREAS = ("storage", "encryption", "identity", "sagemaker", "monitoring", "retraining",
+         "governance")
+MODULES = (storage, encryption, identity, sagemaker, monitoring, retraining, governance)
 
 
 def all_rules() -> list[Rule]:

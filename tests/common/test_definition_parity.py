@@ -456,7 +456,8 @@ INSTANCE_TYPE = {"Processing": "ProcessingResources.ClusterConfig.InstanceType",
                  "QualityCheck": "ProcessingResources.ClusterConfig.InstanceType",
                  "Training": "ResourceConfig.InstanceType",
                  "Transform": "TransformResources.InstanceType"}
-JOB_STEPS = {"churn": ["Preprocess", "Train", "Evaluate"],
+# Top-level job steps: churn is monitored, so its Preprocess sits inside the CoolDown condition.
+JOB_STEPS = {"churn": ["Trigger", "Train", "Evaluate"],
              "fraud": ["Prepare", "Train", "ScoreHoldout", "QualityCheck", "Evaluate"]}
 
 

@@ -38,7 +38,7 @@ def test_help_and_success_exit_zero(monkeypatch, capsys) -> None:
     assert run_cli(monkeypatch, capsys, None, "policy", "docs", "--help")[0] == 0
 
 
-GROUPS = ("pipelines", "policy", "export", "sandbox", "models", "stacks", "endpoints")
+GROUPS = ("pipelines", "policy", "export", "sandbox", "models", "stacks", "endpoints", "drift")
 
 
 @pytest.mark.parametrize("args", [["--help"], *[[g, "--help"] for g in GROUPS],

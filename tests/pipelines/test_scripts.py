@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import runpy
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from infra.projects.platform_code import platform_code_files
 from mlops.local.samples import load_samples
 from tests.conftest import ROOT
 
@@ -75,13 +77,37 @@ def test_churn_preprocess_then_evaluate(tmp_path, monkeypatch, pickled):
     assert set(splits["train"].iloc[:, 0].unique()) <= {0, 1}  # label first
     assert splits["train"].shape[1] == splits["test"].shape[1]
 
-    train_like_builtin(tmp_path / "output" / "train", tmp_path / "model", pickled)
-    (tmp_path / "test").mkdir()
-    splits["test"].to_csv(tmp_path / "test" / "test.csv", header=False, index=False)
+    columns = json.loads((tmp_path / "output" / "test" / "columns.json").read_text())
+    assert columns == sorted(columns) and len(columns) == splits["train"].shape[1] - 1
+    assert {"monthly_charges", "support_calls", "tenure_months", "total_charges"} < set(columns)
+    one_hot = [c for c in columns if c.startswith("contract_type_")]
+    assert len(one_hot) == 3
+    assert not list((tmp_path / "output" / "train").glob("*.json"))  # training reads every file
+
+    booster = train_like_builtin(tmp_path / "output" / "train", tmp_path / "model", pickled)
+    for split in ("test", "train"):  # the Evaluate step's inputs
+        shutil.copytree(tmp_path / "output" / split, tmp_path / split)
+    shared = platform_code_files()
+    for path in shared.files:
+        target = tmp_path / "input" / "platform" / shared.relative(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
     run_script(code / "evaluate.py", tmp_path, monkeypatch)
     report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
     assert 0.5 < report["metrics"]["auc"]["value"] <= 1.0  # the JsonGet path of the gate
     assert report["metrics"]["rows"]["value"] == len(splits["test"])
+
+    baseline = json.loads((tmp_path / "baseline" / "baseline.json").read_text())
+    assert baseline["version"] == 1 and baseline["records"] == len(splits["train"])
+    assert [f["name"] for f in baseline["features"]] == columns
+    kinds = {f["name"]: f["kind"] for f in baseline["features"]}
+    assert kinds["tenure_months"] == "numeric"
+    assert {kinds[c] for c in one_hot} == {"categorical"}  # one-hot columns
+    tenure = next(f for f in baseline["features"] if f["name"] == "tenure_months")
+    position = 1 + columns.index("tenure_months")
+    assert tenure["mean"] == pytest.approx(splits["train"].iloc[:, position].mean())
+    scores = booster.predict(xgb.DMatrix(splits["train"].iloc[:, 1:].to_numpy()))
+    assert baseline["score"]["mean"] == pytest.approx(float(scores.mean()), rel=1e-5)
 
 
 def test_fraud_prepare_score_evaluate(tmp_path, monkeypatch):

@@ -89,6 +89,8 @@ def test_every_resource_type_the_stacks_create_is_judged_or_explained(plans):
 # The Security Hub CSPM controls each rule mirrors, checked against AWS's control reference
 # (docs.aws.amazon.com/securityhub/latest/userguide/<service>-controls.html).
 SECURITY_HUB = {
+    "monitor-job-network-isolation": {"SageMaker.11", "SageMaker.14"},
+    "monitor-job-traffic-encryption": {"SageMaker.9", "SageMaker.22"},
     "s3-encryption-kms": {"S3.17"}, "s3-encryption-cmk": {"S3.17"}, "s3-versioning": {"S3.14"},
     "s3-public-access-block": {"S3.8"}, "s3-tls-only": {"S3.5"}, "s3-access-logging": {"S3.9"},
     "s3-ownership-enforced": {"S3.12"}, "s3-lifecycle": {"S3.13"},

@@ -2,11 +2,14 @@
 
 Reads every Parquet (or CSV) file below ``<root>/input/features`` (the feature group's offline
 store prefix), keeps the latest non-deleted record per customer, one-hot encodes the contract
-type and writes label-first, header-less CSVs to ``<root>/output/{train,validation,test}``.
+type and writes label-first, header-less CSVs to ``<root>/output/{train,validation,test}``, and
+the feature column names in model-input order to ``<root>/output/test/columns.json`` (not next
+to train/validation: the training job reads every file there as data).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -64,6 +67,8 @@ def main() -> None:
         target.mkdir(parents=True, exist_ok=True)
         part.to_csv(target / f"{name}.csv", header=False, index=False)
         print(f"{name}: {len(part)} rows, {part.shape[1] - 1} features")
+    columns = [str(c) for c in table.columns if c != label]
+    (ROOT / "output" / "test" / "columns.json").write_text(json.dumps(columns) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ from tests.conftest import EXAMPLES, SHIPPED_STACKS
 from tests.infra.projects.shapes import shape_problems
 
 STEP_TYPES = {
-    "churn": ["Processing", "Training", "Processing", "Condition", "RegisterModel", "Fail"],
+    # churn is monitored: the platform's Trigger and CoolDown (holding Preprocess) come first.
+    "churn": ["Processing", "Condition", "Processing", "Training", "Processing", "Condition",
+              "RegisterModel", "Fail"],
     "fraud": ["Processing", "Training", "Model", "Transform", "QualityCheck", "Processing",
               "Condition", "RegisterModel", "Fail"],
 }

@@ -16,8 +16,9 @@ from mlops.offline.runtime import load_settings
 from mlops.ops.pipelines import naming_for, prepare
 from tests.conftest import EXAMPLES, ROOT, SHIPPED_STACKS
 
-CHURN_STEPS = [("Preprocess", "Processing"), ("Train", "Training"), ("Evaluate", "Processing"),
-               ("CheckAuc", "Condition")]
+# churn is monitored: the platform's Trigger and CoolDown come first (CoolDown holds Preprocess).
+CHURN_STEPS = [("Trigger", "Processing"), ("CoolDown", "Condition"), ("Train", "Training"),
+               ("Evaluate", "Processing"), ("CheckAuc", "Condition")]
 FRAUD_STEPS = [("Prepare", "Processing"), ("Train", "Training"), ("CreateModel", "Model"),
                ("ScoreHoldout", "Transform"), ("QualityCheck", "QualityCheck"),
                ("Evaluate", "Processing"), ("CheckQuality", "Condition")]

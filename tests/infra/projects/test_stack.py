@@ -73,11 +73,15 @@ def test_pipelines_schedules_and_alarms(plans, stack):
         code = [r for r in plan.of_type(CODE) if r.inputs["key"].startswith(f"code/{project}/")]
         assert code and all(c.inputs["serverSideEncryption"] == "aws:kms" for c in code)
         assert {c.urn for c in code} <= set(pipeline.dependencies)
-        # every code object the definition reads is uploaded
-        keys = {c.inputs["key"] for c in code}
+        # every code object (or prefix: the platform's step code) the definition reads is
+        # uploaded, the platform's once per stack
+        shared = [r for r in plan.of_type(CODE) if r.inputs["key"].startswith("_platform/code/")]
+        assert {c.urn for c in shared} <= set(pipeline.dependencies)
+        keys = {c.inputs["key"] for c in code + shared}
         bucket = code[0].inputs["bucket"]
         for uri in _code_uris(definition):
-            assert uri.removeprefix(f"s3://{bucket}/") in keys
+            wanted = uri.removeprefix(f"s3://{bucket}/")
+            assert wanted in keys or any(k.startswith(f"{wanted}/") for k in keys), wanted
 
     alarms = {r.inputs["dimensions"]["PipelineName"]: r for r in plan.of_type(ALARM)}
     assert set(alarms) == set(pipelines)

@@ -10,6 +10,8 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from infra.projects.platform_code import PREFIX as PLATFORM_PREFIX
+from infra.projects.platform_code import platform_code_files
 from mlops.commands.pipelines import app
 from tests.conftest import ROOT, boto_client, run_cli
 from tests.infra.projects.shapes import shape_problems
@@ -40,7 +42,7 @@ def test_render_prints_pretty_deterministic_json(cli_root):
     first = invoke("render", "churn", "--stack", "dev")
     assert first.exit_code == 0, first.output
     data = json.loads(first.stdout)
-    assert [s["Name"] for s in data["Steps"]][:2] == ["Preprocess", "Train"]
+    assert [s["Name"] for s in data["Steps"]][:3] == ["Trigger", "CoolDown", "Train"]  # monitored
     assert invoke("render", "churn", "--stack", "dev").stdout == first.stdout
 
 
@@ -174,7 +176,14 @@ def test_submit_diff_status_against_moto(cli_root):
     assert "pipeline mlops-dev-churn: created" in first.stdout
     keys = [o["Key"] for o in s3.list_objects_v2(
         Bucket="mlops-dev-pipeline-workspace-123456789012-eu-west-1")["Contents"]]
-    assert sorted(k.rsplit("/", 1)[1] for k in keys) == ["evaluate.py", "preprocess.py"]
+    platform = platform_code_files()
+    platform_prefix = f"{PLATFORM_PREFIX}/{platform.digest}/"
+    project_code = sorted(k.rsplit("/", 1)[1] for k in keys
+                          if not k.startswith(platform_prefix))
+    assert project_code == ["evaluate.py", "preprocess.py"]
+    # The platform's own step code (trigger, drift check) ships beside it, once per digest.
+    assert {k for k in keys if k.startswith(platform_prefix)} == {
+        platform_prefix + platform.relative(path) for path in platform.files}
 
     second = invoke("submit", "churn", "--stack", "dev")  # idempotent; follows the execution
     assert second.exit_code == 0, second.output
@@ -184,10 +193,16 @@ def test_submit_diff_status_against_moto(cli_root):
     sm = boto_client("sagemaker")
     described = sm.describe_pipeline(PipelineName="mlops-dev-churn")
     deployed = json.loads(described["PipelineDefinition"])
-    assert deployed["Steps"][0]["Name"] == "Preprocess"
+    # churn is monitored: the trigger step and the cool-down gate come first; the project's
+    # own root step runs inside the gate, the steps after it wait for it at the top level.
+    names = [step["Name"] for step in deployed["Steps"]]
+    assert names[:2] == ["Trigger", "CoolDown"] and "Train" in names
+    inner = deployed["Steps"][1]["Arguments"]["IfSteps"]
+    assert [step["Name"] for step in inner] == ["Preprocess"]
     assert described["RoleArn"].endswith("role/mlops-dev-sagemaker-execution")
     # The environment key is deployed by its ARN (aliases are not accepted everywhere).
-    assert deployed["Steps"][1]["Arguments"]["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
+    train = next(step for step in deployed["Steps"] if step["Name"] == "Train")
+    assert train["Arguments"]["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
     assert ALIAS_ARN not in set(_values(deployed))
 
     same = invoke("diff", "churn", "--stack", "dev", "--exit-code")

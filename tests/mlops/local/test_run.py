@@ -47,7 +47,8 @@ def booster_of(store: DirStore, artifact: str) -> xgb.Booster:
 def test_churn_runs_end_to_end_and_registers_what_it_measured(tmp_root: Path, data: Path) -> None:
     report = launch.start(tmp_root, "churn", "dev", data_dir=data)
     assert report.status == SUCCEEDED
-    assert statuses(report) == {"Preprocess": SUCCEEDED, "Train": SUCCEEDED,
+    assert statuses(report) == {"Trigger": SUCCEEDED, "CoolDown": SUCCEEDED,
+                                "Preprocess": SUCCEEDED, "Train": SUCCEEDED,
                                 "Evaluate": SUCCEEDED, "CheckAuc": SUCCEEDED,
                                 "Register": SUCCEEDED, "AucBelowThreshold": SKIPPED}
     request = json.loads((report.folder / "register-Register.json").read_text())
@@ -64,6 +65,13 @@ def test_churn_runs_end_to_end_and_registers_what_it_measured(tmp_root: Path, da
     scores = booster_of(store, artifact).predict(xgb.DMatrix(test.iloc[:, 1:].to_numpy()))
     assert roc_auc_score(test.iloc[:, 0], scores) == pytest.approx(recorded)
     assert recorded > 0.8  # the sample data has a signal worth promoting
+    # The drift baseline of the train split is registered with the version.
+    baseline_uri = request["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+    assert baseline_uri == f"{WORKSPACE}/churn/runs/{report.run_id}/baseline/baseline.json"
+    baseline = json.loads(store.read(baseline_uri))
+    columns = json.loads(store.read(f"{WORKSPACE}/churn/runs/{report.run_id}/test/columns.json"))
+    assert [f["name"] for f in baseline["features"]] == columns
+    assert len(columns) == test.shape[1] - 1
     for step in ("Preprocess", "Train", "Evaluate", "Register"):
         assert (report.folder / f"{step}.log").is_file()
 
@@ -188,6 +196,21 @@ def test_churn_registers_into_the_sandbox_registry(tmp_root: Path, moto_backend)
         Bucket="mlops-dev-pipeline-workspace-123456789012-eu-west-1",
         Key=f"churn/runs/{report.run_id}/evaluation/evaluation.json")["Body"].read())
     assert version.metrics["auc"] == pytest.approx(evaluation["metrics"]["auc"]["value"])
+    # moto keeps DriftCheckBaselines; the baseline it names exists, encrypted, one entry a column.
+    from mlops.ops.packages import baseline_uri
+
+    uri = baseline_uri(aws.client("sagemaker").describe_model_package(
+        ModelPackageName=version.arn))
+    assert uri == (f"s3://mlops-dev-pipeline-workspace-123456789012-eu-west-1/churn/runs/"
+                   f"{report.run_id}/baseline/baseline.json")
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    obj = s3.get_object(Bucket=bucket, Key=key)
+    key_arn = aws.client("kms").describe_key(KeyId="alias/mlops-dev")["KeyMetadata"]["Arn"]
+    assert (obj["ServerSideEncryption"], obj["SSEKMSKeyId"]) == ("aws:kms", key_arn)
+    baseline = json.loads(obj["Body"].read())
+    test = s3.get_object(Bucket=bucket, Key=f"churn/runs/{report.run_id}/test/test.csv")
+    width = pd.read_csv(io.BytesIO(test["Body"].read()), header=None).shape[1]
+    assert len(baseline["features"]) == width - 1 and baseline["score"]["count"] > 0
 
 
 def test_fraud_runs_end_to_end_with_transform_and_quality_check(tmp_root: Path, data: Path) -> None:

@@ -545,3 +545,43 @@ def test_register_takes_the_evaluation_report_the_pipelines_write(world: World, 
     with pytest.raises(UsageError, match=r"metrics: auc: must be a number \(got True\)"):
         models.register_model(world.root, "churn", "dev", str(world.artifact), {"auc": True},
                               aws=world.aws)
+
+
+def test_promotion_copies_the_drift_baseline_re_encrypted(world: World) -> None:
+    """The baseline travels with the version: copied next to the artifact, with the target key."""
+    dev, body = world.with_baseline("dev")
+    first = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert first.outcome == "promoted"
+    [staged] = world.packages("staging")
+    uri = staged["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+    sha = _sha(b"trained")
+    assert uri == (f"s3://{world.bucket('staging')}/models/churn/{sha}/"
+                   f"baseline-{_sha(body)[:12]}.json")
+    s3, kms = world.boto("s3"), world.boto("kms")
+    copied = s3.get_object(Bucket=world.bucket("staging"), Key=uri.split("/", 3)[3])
+    assert copied["Body"].read() == body
+    staging_key = kms.describe_key(KeyId="alias/mlops-staging")["KeyMetadata"]["Arn"]
+    assert (copied["ServerSideEncryption"], copied["SSEKMSKeyId"]) == ("aws:kms", staging_key)
+    # ... and on to prod from the staging copy, with prod's key.
+    models.approve(world.root, "churn", "staging", first.target_version or 0, "ok", aws=world.aws)
+    promotion.promote(world.root, "churn", first.target_version or 0, "staging", "prod",
+                      aws=world.aws)
+    [prod] = world.packages("prod")
+    prod_uri = prod["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+    assert prod_uri == uri.replace(world.bucket("staging"), world.bucket("prod"))
+    head = s3.head_object(Bucket=world.bucket("prod"), Key=prod_uri.split("/", 3)[3])
+    assert head["SSEKMSKeyId"] == kms.describe_key(KeyId="alias/mlops-prod")["KeyMetadata"]["Arn"]
+    # A re-run changes nothing.
+    again = promotion.promote(world.root, "churn", dev.version, "dev", "staging", aws=world.aws)
+    assert again.outcome == "unchanged" and len(world.packages("staging")) == 1
+
+
+def test_a_version_without_a_baseline_promotes_without_one(world: World) -> None:
+    dev = world.approved()
+    assert promotion.promote(world.root, "churn", dev.version, "dev", "staging",
+                             aws=world.aws).outcome == "promoted"
+    [staged] = world.packages("staging")
+    assert not staged.get("DriftCheckBaselines")
+    keys = [o["Key"] for o in world.boto("s3").list_objects_v2(
+        Bucket=world.bucket("staging"), Prefix="models/churn/").get("Contents", [])]
+    assert not [k for k in keys if "baseline" in k]

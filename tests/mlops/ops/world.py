@@ -56,6 +56,37 @@ class World:
         version = self.register(stack)
         return models.approve(self.root, "churn", stack, version.version, "looks good", aws=self.aws)
 
+    def with_baseline(self, stack: str = "dev") -> tuple[ModelVersion, bytes]:
+        """An Approved version the way a training pipeline registers it: the artifact and a drift
+        baseline in the stack's buckets (encrypted with its key), ``DriftCheckBaselines`` naming
+        the baseline. Returns the version and the baseline's bytes."""
+        s3, sm = self.boto("s3"), self.boto("sagemaker")
+        key = self.boto("kms").describe_key(KeyId=f"alias/mlops-{stack}")["KeyMetadata"]["Arn"]
+        sse = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key}
+        bucket = self.bucket(stack)
+        body = json.dumps({"version": 1, "records": 3, "features": [
+            {"name": "tenure_months", "kind": "numeric", "count": 3, "edges": [1.0, 9.0],
+             "fractions": [1.0], "sample": [1.0, 5.0, 9.0]}]}).encode()
+        s3.put_object(Bucket=bucket, Key="runs/r1/model.tar.gz", Body=b"trained", **sse)
+        s3.put_object(Bucket=bucket, Key="runs/r1/baseline/baseline.json", Body=body, **sse)
+        s3.put_object(Bucket=bucket, Key="runs/r1/evaluation.json", Body=json.dumps(
+            {"metrics": {"auc": {"value": 0.93}}}).encode(), **sse)
+        arn = sm.create_model_package(
+            ModelPackageGroupName=self.group(stack), ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={"Containers": [{"Image": "img", "ModelDataUrl":
+                                                    f"s3://{bucket}/runs/r1/model.tar.gz"}],
+                                    "SupportedContentTypes": ["text/csv"],
+                                    "SupportedResponseMIMETypes": ["text/csv"]},
+            ModelMetrics={"ModelQuality": {"Statistics": {
+                "ContentType": "application/json", "S3Uri": f"s3://{bucket}/runs/r1/evaluation.json"}}},
+            DriftCheckBaselines={"ModelDataQuality": {"Statistics": {
+                "ContentType": "application/json",
+                "S3Uri": f"s3://{bucket}/runs/r1/baseline/baseline.json"}}},
+        )["ModelPackageArn"]
+        version = int(arn.rsplit("/", 1)[-1])
+        return models.approve(self.root, "churn", stack, version, "pipeline run ok",
+                              aws=self.aws), body
+
     def packages(self, stack: str) -> list[dict[str, Any]]:
         sm = self.boto("sagemaker")
         summaries = sm.list_model_packages(ModelPackageGroupName=self.group(stack))
