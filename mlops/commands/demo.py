@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +281,246 @@ def trip_alarm(demo: Demo) -> str:
     raise RuntimeError(f"alarm {name} went to {state} but its notification never reached {topic}")
 
 
+DRIFT_CLOCK = "demo-drift.json"
+DRIFT_REQUESTS = 120
+SETTLE_SECONDS = 20  # for EventBridge's delivery to the pipeline target
+RETRAIN_SECONDS = 90  # for the triggered training run in the sandbox server
+
+
+def _drift_clock(demo: Demo) -> datetime | None:
+    """When the demo's first hourly check runs (its checks span two more hours).
+
+    A later demo run in the same sandbox checks after the alarm's evaluation periods have moved
+    past the earlier run's datapoints (CloudWatch data cannot be deleted), and the traffic sent
+    now must stay inside the check's window: None when no such time is left (after about five
+    demo runs in a day in one sandbox).
+    """
+    from mlops.sandbox.server import sandbox_dir
+
+    plan = demo.facts["monitoring"]
+    period = timedelta(seconds=plan.period_seconds)
+    now = datetime.now(UTC) + timedelta(minutes=1)
+    path = sandbox_dir() / DRIFT_CLOCK
+    try:
+        last = datetime.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["last"])
+    except (OSError, ValueError, KeyError):
+        last = None
+    start = now if last is None else max(now, last + plan.debounce.evaluation_periods * period)
+    if start + 2 * period - timedelta(hours=plan.window_hours) >= now:
+        return None
+    return start
+
+
+def _check_time(demo: Demo, periods: int) -> datetime:
+    """The time of the hourly check ``periods`` after the demo's first one."""
+    return demo.facts["drift_start"] + periods * timedelta(
+        seconds=demo.facts["monitoring"].period_seconds)
+
+
+def _save_clock(last: datetime) -> None:
+    from mlops.sandbox.server import sandbox_dir
+
+    (sandbox_dir() / DRIFT_CLOCK).write_text(json.dumps({"last": last.isoformat()}) + "\n",
+                                             encoding="utf-8")
+
+
+def _send(demo: Demo, rows: list[str]) -> None:
+    runtime = demo.client("sagemaker-runtime")
+    for row in rows:
+        runtime.invoke_endpoint(EndpointName=demo.facts["endpoint"], Body=row,
+                                ContentType="text/csv")
+
+
+def _test_rows(demo: Demo, count: int) -> list[str]:
+    s3 = demo.client("s3")
+    bucket, key = demo.facts["test_split"].removeprefix("s3://").split("/", 1)
+    rows = [line.split(",", 1)[1] for line in
+            s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines() if line]
+    return [rows[i % len(rows)] for i in range(count)]
+
+
+def shifted(rows: list[str], by: float = 3.0) -> tuple[list[str], list[int]]:
+    """The rows with every numeric column (more than two distinct values: not a one-hot one)
+    moved up by ``by`` of its standard deviations; and the indexes of those columns."""
+    import numpy as np
+
+    table = np.array([[float(v) for v in row.split(",")] for row in rows])
+    numeric = [i for i in range(table.shape[1]) if len(np.unique(table[:, i])) > 2]
+    table[:, numeric] += by * table[:, numeric].std(axis=0)
+    return [",".join(f"{v:g}" for v in row) for row in table], numeric
+
+
+def _check(demo: Demo, at: datetime) -> Any:
+    from mlops.ops.drift import check
+
+    result = check(demo_root(demo), PROJECT, SERVED_STACK, at=at, aws=demo.aws)
+    if result.failure is not None:
+        raise RuntimeError(f"drift check {result.run_id} failed: {result.failure}")
+    return result
+
+
+def _alarm_state(demo: Demo) -> str:
+    name = demo.facts["monitoring"].alarm_name
+    return str(demo.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"][0][
+        "StateValue"])
+
+
+def _executions(demo: Demo) -> set[str]:
+    sm = demo.client("sagemaker")
+    pipeline = demo.facts["monitoring"].training_pipeline
+    arns: set[str] = set()
+    for page in sm.get_paginator("list_pipeline_executions").paginate(PipelineName=pipeline):
+        arns.update(e["PipelineExecutionArn"] for e in page["PipelineExecutionSummaries"])
+    return arns
+
+
+def _triggered(demo: Demo, before: set[str], source: str) -> dict[str, Any]:
+    """The one execution started since ``before``, run to its end; its trigger record."""
+    sm, s3 = demo.client("sagemaker"), demo.client("s3")
+    deadline = time.monotonic() + SETTLE_SECONDS
+    new = _executions(demo) - before
+    while not new and time.monotonic() < deadline:
+        time.sleep(0.2)
+        new = _executions(demo) - before
+    if len(new) != 1:
+        raise RuntimeError(f"{len(new)} executions of {demo.facts['monitoring'].training_pipeline}"
+                           f" started, not one")
+    [arn] = new
+    parameters = {p["Name"]: p["Value"] for p in sm.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=arn)["PipelineParameters"]}
+    if parameters.get("TriggerSource") != source:
+        raise RuntimeError(f"{arn} started with TriggerSource={parameters.get('TriggerSource')}, "
+                           f"not {source}")
+    deadline = time.monotonic() + RETRAIN_SECONDS
+    status = ""
+    while time.monotonic() < deadline:
+        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+        status = described["PipelineExecutionStatus"]
+        if status in ("Succeeded", "Failed", "Stopped"):
+            break
+        time.sleep(0.5)
+    if status != "Succeeded":
+        reason = described.get("FailureReason", "still running") if status else "no status"
+        raise RuntimeError(f"the triggered execution {arn} ended {status or 'never'}: {reason}")
+    from infra.projects.triggers import audit_prefix
+
+    bucket = demo.outputs[SERVED_STACK]["buckets"]["model-artifacts"]
+    key = f"{audit_prefix(PROJECT)}{arn.rsplit('/', 1)[-1]}.json"
+    record = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return {**record, "uri": f"s3://{bucket}/{key}", "parameters": parameters}
+
+
+def _outcome(record: dict[str, Any]) -> str:
+    execution = record["execution"].rsplit("/", 1)[-1]
+    if record["run"]:
+        return f"execution {execution} retrained"
+    return f"execution {execution} {record['outcome']} ({record['reason']})"
+
+
+def drift_none(demo: Demo) -> str:
+    """Normal traffic (the test split) to the staging endpoint, then the hourly drift check."""
+    from infra.components.serving import capture_uri
+    from mlops.local import launch
+    from mlops.ops.drift import monitored
+    from mlops.ops.environment import environment
+
+    env = environment(demo_root(demo), SERVED_STACK, demo.aws)
+    demo.facts["monitoring"] = monitored(demo_root(demo), PROJECT, env.settings, env.naming)
+    # The retraining that drift starts reads the staging feature store.
+    launch.seed(demo.root, PROJECT, SERVED_STACK, aws=demo.aws)
+    # Each demo run's window starts empty: earlier demo runs' shifted traffic is removed.
+    s3 = demo.client("s3")
+    capture = capture_uri(demo.outputs[SERVED_STACK]["buckets"]["raw-data"], PROJECT)
+    bucket, prefix = capture.removeprefix("s3://").split("/", 1)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/"):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+    start = _drift_clock(demo)
+    if start is None:
+        demo.facts["drift_skip"] = (
+            "skipped: earlier demo runs in this sandbox used up the alarm's periods of the next "
+            "day (`mlops sandbox down`, then make demo, to see the drift loop again)")
+        return demo.facts["drift_skip"]
+    demo.facts["drift_start"] = start
+    _send(demo, _test_rows(demo, DRIFT_REQUESTS))
+    result = _check(demo, start)
+    if result.drift != "no-drift":
+        raise RuntimeError(f"normal traffic: the drift check says {result.drift}")
+    _save_clock(start)
+    worst = max(result.report["features"], key=lambda f: f["psi"])
+    return (f"{result.report['records']} records against the baseline of the served version: "
+            f"no drift (largest PSI {worst['psi']:.3f}, {worst['name']}); alarm "
+            f"{demo.facts['monitoring'].alarm_name} {_alarm_state(demo)}")
+
+
+def drift_shift(demo: Demo) -> str:
+    """Shifted traffic; two hourly checks drift; the M-of-N alarm fires on the second; the
+    EventBridge rule starts the training pipeline with TriggerSource=drift."""
+    if "drift_skip" in demo.facts:
+        return str(demo.facts["drift_skip"])
+    rows, numeric = shifted(_test_rows(demo, DRIFT_REQUESTS))
+    _send(demo, rows)
+    before = _executions(demo)
+    first = _check(demo, _check_time(demo, 1))
+    after_one = _alarm_state(demo)
+    if first.drift != "drift" or after_one == "ALARM":
+        raise RuntimeError(f"first shifted check: {first.drift}, alarm {after_one} (expected "
+                           "drift, and no alarm after one period)")
+    second = _check(demo, _check_time(demo, 2))
+    _save_clock(_check_time(demo, 2))
+    after_two = _alarm_state(demo)
+    if after_two != "ALARM":
+        raise RuntimeError(f"two drifted checks left the alarm {after_two}")
+    record = _triggered(demo, before, "drift")
+    demo.facts["drift_html"] = second.html_uri
+    registered = ""
+    if record["run"]:
+        group = demo.outputs[SERVED_STACK]["modelPackageGroups"][PROJECT]
+        packages = demo.client("sagemaker").list_model_packages(
+            ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending")[
+            "ModelPackageSummaryList"]
+        registered = (f", registered v{packages[0]['ModelPackageVersion']} "
+                      f"{packages[0]['ModelApprovalStatus']}")
+    return (f"{len(numeric)} numeric features shifted by 3 standard deviations; "
+            f"{second.report['drifted_features']} drifted; alarm {after_one} after one drifted "
+            f"check, {after_two} after two; "
+            f"EventBridge started {record['parameters']['TriggerSource']} "
+            f"({record['parameters'].get('TriggerDetail', '')}): {_outcome(record)}{registered}; "
+            f"audit {record['uri']}; drift report {second.html_uri}")
+
+
+def drift_cooldown(demo: Demo) -> str:
+    """The alarm again, and a new data file, within the cool-down: each starts an execution that
+    ends at once, skipped, and says why in the audit."""
+    if "drift_skip" in demo.facts:
+        return str(demo.facts["drift_skip"])
+    plan = demo.facts["monitoring"]
+    cw, s3 = demo.client("cloudwatch"), demo.client("s3")
+    cw.set_alarm_state(AlarmName=plan.alarm_name, StateValue="OK",
+                       StateReason="demo: an operator reset the alarm after the retraining")
+    before = _executions(demo)
+    # the hour of the last check, checked again: its datapoint re-evaluates the alarm
+    third = _check(demo, _check_time(demo, 2))
+    if _alarm_state(demo) != "ALARM":
+        raise RuntimeError(f"a third drifted check ({third.drift}) did not raise the alarm")
+    again = _triggered(demo, before, "drift")
+    if again["run"]:
+        raise RuntimeError(f"{again['execution']} retrained within the cool-down")
+    bucket = demo.outputs[SERVED_STACK]["buckets"]["raw-data"]
+    key = f"{plan.new_data_prefix}demo-{time.strftime('%Y%m%dT%H%M%S')}.csv"
+    before = _executions(demo)
+    s3.put_object(Bucket=bucket, Key=key, Body="\n".join(_test_rows(demo, 10)).encode(),
+                  ServerSideEncryption="aws:kms",
+                  SSEKMSKeyId=demo.outputs[SERVED_STACK]["keyArn"])
+    new_data = _triggered(demo, before, "new-data")
+    # Handled: the retrained version waits for review. Back to OK, so the promotion gate
+    # ("no alarms firing") passes on the next demo run.
+    cw.set_alarm_state(AlarmName=plan.alarm_name, StateValue="OK",
+                       StateReason="demo: drift handled, the retrained version awaits review")
+    return (f"drift alarm again: {_outcome(again)}; new file s3://{bucket}/{key}: "
+            f"TriggerSource=new-data, {_outcome(new_data)}")
+
+
 # The demo, in order. Pipeline submission and promotion plug in at "submit" and "promote-*".
 STEPS: list[Step] = [
     Step("provision", "Provision dev, staging and prod",
@@ -314,6 +555,20 @@ STEPS: list[Step] = [
     Step("invoke", "Send requests to the endpoint",
          "Plain boto3 sagemaker-runtime requests get the model's real predictions; the "
          "endpoint captures requests and answers, encrypted, for drift checks.", invoke_endpoint),
+    Step("drift-none", "Check normal traffic for drift",
+         "More requests like the training data; the platform's drift-check pipeline (run here "
+         "as the hourly schedule would) compares the captured window with the baseline "
+         "registered with the served version: no drift, the drift alarm stays OK.", drift_none),
+    Step("drift-shift", "Shift the traffic: drift, alarm, retraining",
+         "Requests with the numeric features shifted; two hourly checks drift; the alarm needs "
+         "2 of 3 periods, so it fires on the second; its EventBridge rule starts the training "
+         "pipeline (TriggerSource=drift) and the sandbox runs it; what it registers waits for "
+         "approval. A later demo run in this sandbox is inside the cool-down, and says so.",
+         drift_shift),
+    Step("drift-cooldown", "Trigger again within the cool-down",
+         "The alarm fires again and a new data file lands under the project's prefix: each "
+         "starts an execution whose Trigger step ends it at once (skipped: cool-down), on record "
+         "in the audit log.", drift_cooldown),
     Step("alarm", "Trip an alarm",
          "An alarm on failed pipeline executions fires; the dev alert topic delivers it to a "
          "queue subscribed to it.", trip_alarm),

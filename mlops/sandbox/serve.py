@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import threading
 
@@ -25,8 +26,14 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     from mlops.sandbox import triggered
 
-    # Pipeline executions EventBridge starts run for real, with the local runner.
-    triggered.register(endpoint_url=f"http://{args.host}:{args.port}")
+    # Pipeline executions EventBridge starts run for real, with the local runner, as clients of
+    # this server: its address and fake credentials, whatever the shell that started it had.
+    endpoint = f"http://{args.host}:{args.port}"
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing"})
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    triggered.register(endpoint_url=endpoint)
     try:
         stop.wait()
     finally:

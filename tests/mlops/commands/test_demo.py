@@ -41,13 +41,14 @@ def test_demo_runs_twice_and_leaves_what_it_says(sandbox) -> None:
     assert "v1 is Approved" in first.stdout
     assert "the alert topic delivered it" in first.stdout
     assert "in the sandbox now" in first.stdout
-    assert first_seconds < 90
+    assert first_seconds < 120
 
     second = make_demo(sandbox)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "v2 is Approved" in second.stdout
     assert "serving v1, pinned v1, they agree" in first.stdout
-    assert "serving v2, pinned v2, they agree" in second.stdout, "the new pin rolled out"
+    # staging v2 is what the first run's retraining registered; the second promotion is v3
+    assert "serving v3, pinned v3, they agree" in second.stdout, "the new pin rolled out"
     assert (ROOT / "stacks" / "Pulumi.staging.yaml").read_text() == staging_file, \
         "the demo pins a copy of the staging stack file, never the checkout's"
 
@@ -91,10 +92,15 @@ def test_demo_runs_twice_and_leaves_what_it_says(sandbox) -> None:
     assert routed, "an alarm of dev notifies the dev alert topic"
     queue = state.client("sqs").get_queue_url(QueueName="mlops-dev-alerts-demo-inbox")["QueueUrl"]
     assert queue
-    for stack in ("staging", "prod"):
+    for stack, count in (("staging", 3), ("prod", 2)):
         promoted = sm.list_model_packages(ModelPackageGroupName=f"mlops-{stack}-churn")[
             "ModelPackageSummaryList"]
-        assert len(promoted) == 2, f"each run promoted one version into {stack}"
+        assert len(promoted) == count, f"each run promoted one version into {stack}"
+    retrained = sm.list_model_packages(ModelPackageGroupName="mlops-staging-churn",
+                                       ModelApprovalStatus="PendingManualApproval")[
+        "ModelPackageSummaryList"]
+    assert [p["ModelPackageVersion"] for p in retrained] == [2], \
+        "what retraining registered waits for approval; nothing deploys it"
     pipelines = sm.list_pipeline_executions(PipelineName="mlops-dev-churn")[
         "PipelineExecutionSummaries"]
     assert len(pipelines) == 2, "each run submitted the churn pipeline once"
@@ -119,4 +125,35 @@ def test_demo_runs_twice_and_leaves_what_it_says(sandbox) -> None:
         obj = s3.get_object(Bucket=staging["buckets"]["raw-data"], Key=item["Key"])
         assert obj["SSEKMSKeyId"] == staging["keyArn"]
         records += len(obj["Body"].read().splitlines())
-    assert records == 50, "25 requests per run, every one captured (staging samples 100%)"
+    # Each drift loop starts its window afresh: the second run's 120 normal and 120 shifted
+    # requests, every one captured (staging samples 100%).
+    assert records == 240
+
+    # The retraining loop: the first run's drift retrained once; every other trigger (a second
+    # alarm, a new data file, the second run's alarms) fell in the cool-down.
+    for text in ("no drift", "alarm OK after one drifted check, ALARM after two",
+                 "retrained, registered v2 PendingManualApproval", "TriggerSource=new-data"):
+        assert text in first.stdout, text
+    runs = sm.list_pipeline_executions(PipelineName="mlops-staging-churn")[
+        "PipelineExecutionSummaries"]
+    sources = sorted(next(p["Value"] for p in sm.list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=r["PipelineExecutionArn"])["PipelineParameters"]
+        if p["Name"] == "TriggerSource") for r in runs)
+    assert sources == ["drift"] * 4 + ["new-data"] * 2
+    assert {r["PipelineExecutionStatus"] for r in runs} == {"Succeeded"}
+    artifacts = staging["buckets"]["model-artifacts"]
+    audit = [json.loads(s3.get_object(Bucket=artifacts, Key=o["Key"])["Body"].read())
+             for o in s3.list_objects_v2(Bucket=artifacts, Prefix="audit/churn/triggers/")[
+                 "Contents"]]
+    [started] = [r for r in audit if r["run"]]
+    assert started["source"] == "drift"
+    assert started["evidence"]["alarm"] == "mlops-staging-churn-drift-alarm"
+    assert sorted(r["outcome"] for r in audit) == ["skipped: cool-down"] * 5 + ["started"]
+    started_id = started["execution"].rsplit("/", 1)[-1]
+    assert f"skipped: cool-down (execution {started_id} finished" in second.stdout
+    html = [o["Key"] for o in s3.list_objects_v2(
+        Bucket=staging["buckets"]["pipeline-workspace"], Prefix="churn/drift/")["Contents"]
+        if o["Key"].endswith("report.html")]
+    assert len(html) == 8, "four hourly checks per run, each with its readable report"
+    assert cw.describe_alarms(AlarmNames=["mlops-staging-churn-drift-alarm"])["MetricAlarms"][
+        0]["StateValue"] == "OK", "handled, so the next promotion's alarm gate passes"
