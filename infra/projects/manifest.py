@@ -393,8 +393,8 @@ class MonitoringSpec(_Model):
     and the retraining they trigger (needs a serving section)."""
 
     backend: Literal["pipeline", "model-monitor"] = Field(default="pipeline", description=(
-        "pipeline: the platform's drift-check pipeline; model-monitor: SageMaker Model "
-        "Monitor, for accounts that still have it."))
+        "pipeline: the platform's drift-check pipeline (the only one this release builds); "
+        "model-monitor is reserved for SageMaker Model Monitor (see docs/drift.md)."))
     schedule: str = Field(default="rate(1 hour)", pattern=SCHEDULE,
                           description="When the drift check runs.")
     period_seconds: int = Field(default=3600, ge=60, le=86400, description=(
@@ -412,6 +412,16 @@ class MonitoringSpec(_Model):
         "Per stack (or tier): the drift check's instance type; default: the stack's first "
         "allowed."))
     retrain: Retraining = Field(default_factory=Retraining)
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if value == "model-monitor":
+            raise ValueError(
+                "model-monitor is not built by this release: Model Monitor needs its own "
+                "baselining job (statistics.json/constraints.json) in the project's pipeline, "
+                "and is closed to new AWS customers; use backend: pipeline (docs/drift.md)")
+        return value
 
     @field_validator("period_seconds")
     @classmethod

@@ -69,8 +69,9 @@ def check(root: Path, project: str, stack: str, *, at: datetime | None = None,
     from mlops.local.job import RunEnv
     from mlops.local.storage import S3Store, join_uri
 
-    env = environment(root, stack, aws).with_key()
-    plan = monitored(root, project, env.settings, env.naming)
+    env = environment(root, stack, aws)
+    plan = monitored(root, project, env.settings, env.naming)  # before the key: what to check
+    env = env.with_key()
     spec = drift_spec(plan, env.settings, env.naming)
     definition = json.loads(deployed(render_drift(spec, root), spec.kms_key_arn)(env.key_arn))
     if at is not None:

@@ -127,6 +127,10 @@ MALFORMED = [
      "must be one of"),
     ("alarm-period", _replace("periodSeconds: 3600", "periodSeconds: 90"),
      "alarms.periodSeconds", "periodSeconds", "multiple of 60"),
+    ("model-monitor-backend", _replace("monitoring:\n", "monitoring:\n  backend: model-monitor\n"),
+     "monitoring.backend", "backend: model-monitor", "use backend: pipeline"),
+    ("unknown-backend", _replace("monitoring:\n", "monitoring:\n  backend: clarify\n"),
+     "monitoring.backend", "backend: clarify", "must be one of"),
 ]
 
 
