@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: help venv test test-fast demo preview up destroy lint bench policy docs clean
+.PHONY: help venv test test-fast demo preview up destroy lint bench policy docs docs-serve clean
 
 help:
-	@echo "make demo | test | test-fast | lint | bench | preview STACK=dev | up STACK=dev | destroy STACK=dev"
+	@echo "make demo | test | test-fast | lint | bench | docs | docs-serve | preview STACK=dev | up STACK=dev | destroy STACK=dev"
 
 # The venv is rebuilt from the lock file whenever the lock file or pyproject.toml is newer.
 $(STAMP): requirements.lock pyproject.toml
@@ -48,8 +48,14 @@ destroy: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# docs/policies.md from the rule registry, then the site into site/ (broken links fail it).
 docs: $(STAMP)
 	$(BIN)/mlops policy docs
+	$(BIN)/mkdocs build --strict
+
+# The site on http://127.0.0.1:8000, rebuilt on every change.
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve
 
 clean:
-	rm -rf $(VENV) .cache .sandbox
+	rm -rf $(VENV) .cache .sandbox site
