@@ -45,11 +45,15 @@ def preview(
 
 
 @app.command()
-def up(stack: StackOpt) -> None:
+def up(
+    stack: StackOpt,
+    yes: Annotated[bool, typer.Option("--yes", help="Apply without asking after the preview "
+                                      "(what CI does; the policy pack still judges it).")] = False,
+) -> None:
     """Deploy a stack with the real Pulumi CLI and the policy pack (needs AWS credentials)."""
     from mlops.deploy import run_pulumi
 
-    raise typer.Exit(run_pulumi(project_root(), "up", stack))
+    raise typer.Exit(run_pulumi(project_root(), "up", stack, yes=yes))
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""`mlops stacks ...`: compare stacks (thin layer over mlops.ops.stackdiff)."""
+"""`mlops stacks ...`: compare stacks (thin layer over mlops.ops.stackdiff); find drift between a
+deployed stack and its program (thin layer over mlops.deploy)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from mlops.commands.common import ExitCodeOpt, JsonOpt, group, project_root
+from mlops.commands.common import ExitCodeOpt, JsonOpt, StackOpt, group, project_root
 from mlops.console import err, out
 from mlops.errors import EXIT_CHECK_FAILED
 
-app = group("Compare stacks.")
+app = group("Compare stacks; find drift between a deployed stack and its program.")
 
 
 def _show(value: Any) -> str:
@@ -66,3 +67,27 @@ def _show_differences(a: str, b: str, result: Any, differences: list[Any], show_
     elif expected:
         out.print(f"{len(expected)} expected per-environment differences hidden "
                   "(retention, sizes, instance types, protection); --all shows them", markup=False)
+
+
+@app.command()
+def drift(stack: StackOpt, as_json: JsonOpt = False) -> None:
+    """Live resources against the program: `pulumi preview --refresh --expect-no-changes`.
+
+    Needs the Pulumi CLI, the stack's backend and read access to its resources; writes no state.
+    Pulumi's output goes to stderr. Exit 0 in sync; 1 when changes are proposed (drift) or the
+    preview failed (--json tells which: "drifted" or "failed").
+    """
+    from mlops.deploy import check_drift
+
+    result = check_drift(project_root(), stack)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    if result.drifted:
+        err.print(f"stack {stack} has drifted: the preview above proposes changes", markup=False)
+    elif result.failed:
+        err.print(f"stack {stack}: the drift preview failed (pulumi exit code "
+                  f"{result.exit_code})", markup=False)
+    else:
+        err.print(f"stack {stack} is in sync with the program", markup=False)
+    if result.drifted or result.failed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
