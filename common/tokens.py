@@ -25,6 +25,8 @@ SERVING = "mlops:serving:Serving"
 PROJECT_ENDPOINT = "mlops:serving:ProjectEndpoint"
 RETRAINING = "mlops:retraining:Retraining"
 PROJECT_RETRAINING = "mlops:retraining:ProjectRetraining"
+# The CI identity program (bootstrap/ci/): GitHub OIDC provider, deploy roles, state backend.
+CI_IDENTITY = "mlops:ci:CiIdentity"
 
 # --- AWS: S3 ----------------------------------------------------------------------------------
 S3_BUCKET = "aws:s3/bucket:Bucket"
@@ -72,6 +74,7 @@ IAM_USER_POLICY = "aws:iam/userPolicy:UserPolicy"
 IAM_USER_POLICY_ATTACHMENT = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
 IAM_GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 IAM_GROUP_POLICY_ATTACHMENT = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+IAM_OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 
 # --- AWS: SNS and SQS -------------------------------------------------------------------------
 SNS_TOPIC = "aws:sns/topic:Topic"

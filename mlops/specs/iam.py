@@ -1,4 +1,4 @@
-"""IAM: roles, their inline policies and managed-policy attachments."""
+"""IAM: roles, their inline policies, managed policies and attachments, and OIDC providers."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from common import tokens
 from mlops.offline.cloud import Cloud
 from mlops.ops.aws import is_not_found
 from mlops.sandbox.handlers import Ctx, Result, pick
-from mlops.specs.spec import ResourceSpec, Terraform
+from mlops.specs.spec import NotSimulated, ResourceSpec, Terraform
 
 
 def fake_role(c: Cloud, name: str, inputs: dict) -> tuple[str, dict]:
     role = inputs.get("name") or name
-    return role, {"name": role, "arn": f"arn:{c.partition}:iam::{c.account_id}:role/{role}",
+    path = inputs.get("path") or "/"
+    return role, {"name": role, "arn": f"arn:{c.partition}:iam::{c.account_id}:role{path}{role}",
                   "uniqueId": "AROA" + hashlib.sha256(role.encode()).hexdigest()[:17].upper()}
 
 
@@ -72,6 +73,23 @@ def apply_attachment(ctx: Ctx, name: str, inputs: dict) -> Result:
     return f"{role}/{arn}", {}, not exists
 
 
+def fake_policy(c: Cloud, name: str, inputs: dict) -> tuple[str, dict]:
+    policy = inputs.get("name") or name
+    arn = f"arn:{c.partition}:iam::{c.account_id}:policy{inputs.get('path') or '/'}{policy}"
+    return arn, {"name": policy, "arn": arn,
+                 "policyId": "ANPA" + hashlib.sha256(arn.encode()).hexdigest()[:17].upper()}
+
+
+def fake_oidc_provider(c: Cloud, name: str, inputs: dict) -> tuple[str, dict]:
+    host = str(inputs.get("url") or name).removeprefix("https://")
+    arn = f"arn:{c.partition}:iam::{c.account_id}:oidc-provider/{host}"
+    return arn, {"arn": arn}
+
+
+# Only the CI identity program (bootstrap/ci, docs/ci.md) creates these; the sandbox applies the
+# platform stacks, and nothing in it signs in with GitHub's tokens.
+CI_ONLY = "only the CI identity program (bootstrap/ci) creates it; the sandbox runs the platform"
+
 SPECS = [
     ResourceSpec(tokens.IAM_ROLE, fake_role, apply_role,
                  Terraform("aws_iam_role", blocks={"inlinePolicies": "inline_policy"},
@@ -80,4 +98,10 @@ SPECS = [
                  Terraform("aws_iam_role_policy", json=frozenset({"policy"}))),
     ResourceSpec(tokens.IAM_ROLE_POLICY_ATTACHMENT, fake_attachment, apply_attachment,
                  Terraform("aws_iam_role_policy_attachment")),
+    ResourceSpec(tokens.IAM_POLICY, fake_policy, NotSimulated(f"{CI_ONLY} stacks"),
+                 Terraform("aws_iam_policy", json=frozenset({"policy"}), default_tags=True)),
+    ResourceSpec(tokens.IAM_OIDC_PROVIDER, fake_oidc_provider, NotSimulated(f"{CI_ONLY} stacks"),
+                 Terraform("aws_iam_openid_connect_provider", default_tags=True),
+                 unchecked="holds no permissions: the trust conditions on it are in the roles' "
+                           "trust policies, which the tests of bootstrap/ci check"),
 ]

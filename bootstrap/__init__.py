@@ -1,0 +1,1 @@
+"""Programs an administrator runs once, outside CI (docs/ci.md)."""
