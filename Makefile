@@ -44,6 +44,8 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check common infra mlops policies pipelines tests benchmarks bootstrap ci
 	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/zizmor --offline --config .github/zizmor.yml .github/workflows
 
 demo: $(STAMP)
 	@$(BIN)/mlops demo
