@@ -151,9 +151,9 @@ ACCESS: dict[str, Access] = {
         delete=("iam:DeleteRole", "iam:ListInstanceProfilesForRole")),
     tokens.IAM_ROLE_POLICY: Access(("role",), read=("iam:GetRolePolicy",),
                                    write=("iam:PutRolePolicy",), delete=("iam:DeleteRolePolicy",)),
-    # Attachments are limited to the stack's own managed policies (iam:PolicyARN condition).
+    # Attachments are limited to the stack's own managed policies (iam:PolicyARN condition); they
+    # are read with the role's iam:ListAttachedRolePolicies (a list call carries no policy ARN).
     tokens.IAM_ROLE_POLICY_ATTACHMENT: Access(("role-attachment",),
-                                              read=("iam:ListAttachedRolePolicies",),
                                               write=("iam:AttachRolePolicy",),
                                               delete=("iam:DetachRolePolicy",)),
     tokens.SNS_TOPIC: Access(
