@@ -376,3 +376,42 @@ def test_the_pulumi_cli_matches_the_locked_sdk() -> None:
                        re.MULTILINE)
     assert locked
     assert (rules.ROOT / "ci" / "pulumi-version").read_text().strip() == locked.group(1)
+
+
+# --- the CI guide says what the workflows do ------------------------------------------------------
+
+GUIDE = (rules.ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+
+
+def test_the_guide_lists_each_pinned_action_with_its_commit() -> None:
+    listed = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
+        r"^\| `([\w./-]+)` \| (v[\d.]+) \| `([0-9a-f]{40})` \|", GUIDE, re.MULTILINE)}
+    used = {}
+    for wf in REAL:
+        for line in wf.text.splitlines():
+            found = rules.USES_LINE.match(line)
+            if found:
+                action, sha = found.group("ref").split("@")
+                used[action] = (found.group("comment"), sha)
+    assert listed == used
+
+
+def check_names(wf: Workflow) -> set[str]:
+    """The names GitHub gives the jobs' checks (a matrix job: one per value)."""
+    names = set()
+    for job in wf.jobs.values():
+        name = str(job.get("name"))
+        values = ((job.get("strategy") or {}).get("matrix") or {}).get("stack")
+        if values and "${{ matrix.stack }}" in name:
+            names |= {name.replace("${{ matrix.stack }}", v) for v in values}
+        else:
+            names.add(name)
+    return names
+
+
+def test_the_required_checks_in_the_guide_are_ci_jobs() -> None:
+    section = GUIDE.split("required status checks:", 1)[1].split("; no force pushes", 1)[0]
+    required = set(re.findall(r"`([^`]+)`", section))
+    ci = check_names(by_name("ci.yml"))
+    assert required and required <= ci
+    assert ci - required == {"preview comment"}  # skipped for forks and pushes: not required
