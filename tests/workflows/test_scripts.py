@@ -94,6 +94,15 @@ def test_the_first_push_creates_the_comment(tmp_path: Path) -> None:
     assert "&lt;script&gt;x&lt;/script&gt; &amp; more" in body and "<script>" not in body
 
 
+def test_a_failed_preview_is_said_so_and_the_others_still_shown(tmp_path: Path) -> None:
+    cwd = preview_dir(tmp_path)
+    (cwd / "previews" / "preview-staging.txt").unlink()
+    done = run_script(step_script(*COMMENT_STEP), cwd, comment_env(tmp_path, []))
+    assert done.returncode == 0, done.stderr
+    body = (cwd / "gh.log.body").read_text()
+    assert "<b>staging</b>: the preview failed" in body and body.count("<details>") == 2
+
+
 def test_later_pushes_edit_the_bots_comment(tmp_path: Path) -> None:
     cwd = preview_dir(tmp_path)
     comments = [{"id": 1, "user": {"login": "alice"}, "body": "<!-- mlops-preview --> mine"},

@@ -321,7 +321,7 @@ def test_write_permissions_are_where_they_are_needed_and_nowhere_else() -> None:
 
 def test_the_preview_comment_is_one_comment_for_same_repository_pull_requests_only() -> None:
     job = by_name("ci.yml").jobs["preview-comment"]
-    assert job["if"] == ("${{ github.event_name == 'pull_request' && "
+    assert job["if"] == ("${{ !cancelled() && github.event_name == 'pull_request' && "
                          "github.event.pull_request.head.repo.full_name == github.repository }}")
     run = rules.script(rules.steps(job)[-1])
     assert 'marker="<!-- mlops-preview -->"' in run
