@@ -26,8 +26,15 @@ from typing import Any
 
 import pulumi
 
-from infra.components.ci_identity import CI_STACK, ENVIRONMENT_TAG, CiIdentity, CiIdentityArgs, StackTarget
-from infra.config import REGION, Settings, SettingsError, parse_settings, stack_file
+from infra.components.ci_identity import (
+    CI_STACK,
+    ENVIRONMENT_TAG,
+    STATE_LOGS_PURPOSE,
+    CiIdentity,
+    CiIdentityArgs,
+    StackTarget,
+)
+from infra.config import BUCKET_NAME_MAX, REGION, Settings, SettingsError, parse_settings, stack_file
 from infra.naming import Naming
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +113,11 @@ def ci_args(config: Mapping[str, Any], root: Path, source: str, account_id: str)
     if not isinstance(prefix, str) or not PREFIX.match(prefix):
         raise SettingsError(source, f"{ns}namePrefix", f"lower-case letters, digits and '-', "
                                                        f"15 at most (got {prefix!r})")
+    longest = Naming(prefix, CI_STACK, account_id, region).bucket(STATE_LOGS_PURPOSE)
+    if len(longest) > BUCKET_NAME_MAX:
+        raise SettingsError(source, f"{ns}namePrefix", f"prefix and region make bucket names of "
+                                                       f"{len(longest)} characters (S3 allows "
+                                                       f"{BUCKET_NAME_MAX}): {longest}")
     branch = values.get("defaultBranch", "main")
     if not isinstance(branch, str) or not BRANCH.match(branch):
         raise SettingsError(source, f"{ns}defaultBranch", f"not a branch name: {branch!r}")

@@ -49,6 +49,8 @@ def test_the_shipped_stacks_become_three_targets() -> None:
     ({"mlops-ci:createOidcProvider": "maybe"}, "mlops-ci:createOidcProvider", "true or false"),
     ({"mlops-ci:defaultBranch": "main branch"}, "mlops-ci:defaultBranch", "not a branch"),
     ({"mlops-ci:namePrefix": "MLOps"}, "mlops-ci:namePrefix", "lower-case"),
+    ({"mlops-ci:namePrefix": "platform-team01", "aws:region": "ap-southeast-2"},
+     "mlops-ci:namePrefix", "bucket names of 64 characters"),
 ])
 def test_bad_settings_name_the_key(config: dict[str, Any], key: str, problem: str) -> None:
     with pytest.raises(SettingsError) as info:

@@ -25,6 +25,7 @@ from infra.components.ci_identity import (
     family_arns,
     policy_documents,
     policy_size,
+    role_arn,
     role_policies,
 )
 from infra.naming import Naming
@@ -102,7 +103,7 @@ def test_the_provider_the_roles_and_the_state_backend(plan: Plan) -> None:
     outputs = plan.outputs
     assert outputs["backendUrl"] == f"s3://mlops-ci-pulumi-state-{ACCOUNT}-{REGION}?region={REGION}"
     assert outputs["secretsProvider"] == f"awskms://alias/mlops-ci?region={REGION}"
-    assert outputs["roles"]["prod"]["deploy"] == (
+    assert outputs["roles"]["prod"]["deploy"] == role_arn(CI, "deploy", "prod") == (
         f"arn:aws:iam::{ACCOUNT}:role/mlops-ci/mlops-ci-deploy-prod")
     buckets = {b.inputs["bucket"]: b for b in plan.of_type(tokens.S3_BUCKET)}
     assert sorted(buckets) == [f"mlops-ci-pulumi-state-{ACCOUNT}-{REGION}",
