@@ -84,11 +84,11 @@ bench: $(STAMP)
 # docs/policies.md from the rule registry, then the site into site/ (broken links fail it).
 docs: $(STAMP)
 	$(BIN)/mlops policy docs
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The site on http://127.0.0.1:8000, rebuilt on every change.
 docs-serve: $(STAMP)
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
 	rm -rf $(VENV) .cache .sandbox site
