@@ -23,6 +23,8 @@ PIPELINES = "mlops:pipelines:Pipelines"
 MONITORING = "mlops:monitoring:Monitoring"
 SERVING = "mlops:serving:Serving"
 PROJECT_ENDPOINT = "mlops:serving:ProjectEndpoint"
+KUBERNETES_SERVING = "mlops:serving:KubernetesServing"
+KUBERNETES_MODEL = "mlops:serving:KubernetesModel"
 RETRAINING = "mlops:retraining:Retraining"
 PROJECT_RETRAINING = "mlops:retraining:ProjectRetraining"
 # The CI identity program (bootstrap/ci/): GitHub OIDC provider, deploy roles, state backend.
@@ -111,6 +113,27 @@ SAGEMAKER_MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSche
 AUTOSCALING_TARGET = "aws:appautoscaling/target:Target"
 AUTOSCALING_POLICY = "aws:appautoscaling/policy:Policy"
 
+# --- AWS: EKS (the cluster Kubernetes serving runs on is the team's; only the association is ours)
+EKS_POD_IDENTITY_ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+
+# --- Kubernetes (pulumi-kubernetes 4): what Kubernetes serving creates, and the other workload
+# kinds the policy rules judge ----------------------------------------------------------------
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
+K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+K8S_SERVICE = "kubernetes:core/v1:Service"
+K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+K8S_PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+K8S_POD = "kubernetes:core/v1:Pod"
+K8S_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+K8S_DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+K8S_REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
+K8S_JOB = "kubernetes:batch/v1:Job"
+K8S_CRON_JOB = "kubernetes:batch/v1:CronJob"
+K8S_PREFIX = "kubernetes:"
+
 # --- AWS: others the policy tests name -------------------------------------------------------
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
 EC2_VPC = "aws:ec2/vpc:Vpc"
@@ -119,6 +142,12 @@ EC2_VPC = "aws:ec2/vpc:Vpc"
 GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 GET_REGION = "aws:index/getRegion:getRegion"
 GET_PARTITION = "aws:index/getPartition:getPartition"
+GET_EKS_CLUSTER = "aws:eks/getCluster:getCluster"
+
+
+def is_kubernetes(token: str) -> bool:
+    """A pulumi-kubernetes resource type (``kubernetes:apps/v1:Deployment``)."""
+    return token.startswith(K8S_PREFIX)
 
 
 def is_provider(token: str) -> bool:

@@ -7,15 +7,17 @@ from policies.rules import (
     encryption,
     governance,
     identity,
+    kubernetes,
     monitoring,
     retraining,
     sagemaker,
     storage,
 )
 
-AREAS = ("storage", "encryption", "identity", "sagemaker", "monitoring", "retraining",
-         "governance")
-MODULES = (storage, encryption, identity, sagemaker, monitoring, retraining, governance)
+AREAS = ("storage", "encryption", "identity", "sagemaker", "kubernetes", "monitoring",
+         "retraining", "governance")
+MODULES = (storage, encryption, identity, sagemaker, kubernetes, monitoring, retraining,
+           governance)
 
 
 def all_rules() -> list[Rule]:

@@ -35,6 +35,11 @@ ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess")
 
 TRUST_CONDITION_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid",
                         "aws:sourceorgpaths")
+# EKS Pod Identity assumes roles with session tags naming the cluster (by ARN, which carries the
+# account), namespace and service account; a condition on the cluster's ARN tag is its
+# documented scope (Amazon EKS User Guide, "Create IAM role with trust policy required by EKS
+# Pod Identity").
+SERVICE_TRUST_CONDITION_KEYS = {"pods.eks.amazonaws.com": ("aws:requesttag/eks-cluster-arn",)}
 
 
 def identity_documents(resource: Resource) -> Iterator[tuple[str, dict[str, Any] | None]]:
@@ -148,7 +153,8 @@ def iam_trust_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterator[
 @resource_rule(
     "iam-trust-service-scoped", area="identity", severity=Severity.HIGH, types=[tokens.IAM_ROLE],
     description="Service principals in role trust policies are scoped with aws:SourceAccount or "
-                "aws:SourceArn (confused-deputy protection).",
+                "aws:SourceArn (confused-deputy protection); EKS Pod Identity "
+                "(pods.eks.amazonaws.com) by its eks-cluster-arn session tag.",
     remediation="Add Condition StringEquals aws:SourceAccount = <account id> (or ArnLike "
                 "aws:SourceArn) to each service trust statement.",
     references=["AWS IAM: cross-service confused deputy prevention"],
@@ -161,7 +167,10 @@ def iam_trust_service_scoped(resource: Resource, config: Mapping[str, Any]) -> I
             continue
         keys = {str(k).lower() for block in (stmt.get("Condition") or {}).values()
                 if isinstance(block, Mapping) for k in block}
-        if not keys & set(TRUST_CONDITION_KEYS):
+        accepted = set(TRUST_CONDITION_KEYS)
+        if all(str(s) in SERVICE_TRUST_CONDITION_KEYS for s in services):
+            accepted |= {k for s in services for k in SERVICE_TRUST_CONDITION_KEYS[str(s)]}
+        if not keys & accepted:
             yield (f"trust statement {sid} lets {', '.join(map(str, services))} assume the role "
                    "without aws:SourceAccount/aws:SourceArn")
 

@@ -15,9 +15,12 @@ from tests.conftest import ROOT
 
 AWS = {name: value for name, value in vars(tokens).items()
        if name.isupper() and isinstance(value, str) and value.startswith("aws:")}
+K8S = {name: value for name, value in vars(tokens).items()
+       if name.isupper() and isinstance(value, str) and value.startswith("kubernetes:")
+       and value != tokens.K8S_PREFIX}
 # A Pulumi type token as code would spell it: provider resources and functions, our components,
 # Pulumi's own. ARNs (arn:aws:kms:...) and tag keys (mlops:environment) do not match.
-TOKEN = re.compile(r"(?<![\w:])(?:(?:aws|kubernetes):[a-z0-9]+/[A-Za-z0-9]+:[A-Za-z][A-Za-z0-9]*"
+TOKEN = re.compile(r"(?<![\w:])(?:(?:aws|kubernetes):[a-z0-9.]+/[A-Za-z0-9]+:[A-Za-z][A-Za-z0-9]*"
                    r"|mlops:[a-z]+:[A-Z][A-Za-z0-9]*|pulumi:(?:pulumi:Stack|providers:))")
 SCANNED = ("common", "infra", "mlops", "policies", "pipelines", "benchmarks", "tests")
 
@@ -28,9 +31,17 @@ def test_every_aws_token_is_a_pulumi_aws_7_type(name: str) -> None:
     module = "index" if module == "index" else module + ("_" if keyword.iskeyword(module) else "")
     package = importlib.import_module(f"pulumi_aws.{module}" if module != "index" else "pulumi_aws")
     attribute = type_name[:1].lower() + type_name[1:] if module == "index" else type_name
-    if module == "index":  # a data source: get_caller_identity, ...
-        attribute = re.sub(r"(?<!^)(?=[A-Z])", "_", attribute).lower()
+    if module == "index" or type_name.startswith("get"):  # a data source: get_cluster, ...
+        attribute = re.sub(r"(?<!^)(?=[A-Z])", "_", attribute[:1].lower() + attribute[1:]).lower()
     assert AWS[name] in inspect.getsource(getattr(package, attribute)), name
+
+
+@pytest.mark.parametrize("name", sorted(K8S))
+def test_every_kubernetes_token_is_a_pulumi_kubernetes_4_type(name: str) -> None:
+    group_version, type_name = K8S[name].split(":")[1:]
+    group, version = group_version.split("/")
+    package = importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0]}.{version}")
+    assert K8S[name] in inspect.getsource(getattr(package, type_name)), name
 
 
 def test_deprecated_aliases_map_to_current_types() -> None:

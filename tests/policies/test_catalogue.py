@@ -9,7 +9,8 @@ from pathlib import Path
 from policies.rules import all_rules
 
 HERE = Path(__file__).parent
-# The rules of ../shared/design/POLICIES.md (notebook-* expanded; Kubernetes not yet deployed).
+# The rules of ../shared/design/POLICIES.md (notebook-* expanded; Kubernetes as the rules that
+# mirror the CKV_K8S checks it lists).
 CATALOGUE = {
     "s3-encryption-kms", "s3-versioning", "s3-public-access-block", "s3-tls-only",
     "s3-access-logging", "s3-ownership-enforced", "s3-lifecycle", "s3-no-public-policy",
@@ -22,6 +23,9 @@ CATALOGUE = {
     "notebook-kms", "notebook-no-direct-internet", "notebook-no-root", "sns-kms",
     "sns-no-public-policy", "alarm-has-actions", "every-pipeline-alarmed",
     "every-endpoint-alarmed", "log-group-retention-kms", "event-targets-known",
+    "k8s-run-as-non-root", "k8s-no-privileged", "k8s-no-privilege-escalation",
+    "k8s-read-only-root-filesystem", "k8s-resources-set", "k8s-image-digest", "k8s-probes",
+    "k8s-no-host-namespaces", "k8s-drop-all-capabilities", "k8s-seccomp-runtime-default",
 }
 
 

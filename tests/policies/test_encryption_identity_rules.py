@@ -181,6 +181,23 @@ def test_iam_trust_service_scoped():
         "aws:SourceAccount/aws:SourceArn"]
 
 
+
+def test_iam_trust_service_scoped_takes_pod_identitys_cluster_tag():
+    pods = {"Service": "pods.eks.amazonaws.com"}
+    cluster = {"StringEquals": {
+        "aws:RequestTag/eks-cluster-arn": f"arn:aws:eks:eu-west-1:{ACCOUNT}:cluster/team-a",
+        "aws:RequestTag/kubernetes-namespace": "serving"}}
+    assert violations("iam-trust-service-scoped", [trust(Principal=pods, Condition=cluster)]) == []
+    namespace_only = {"StringEquals": {"aws:RequestTag/kubernetes-namespace": "serving"}}
+    assert violations("iam-trust-service-scoped", [trust(Principal=pods,
+                                                         Condition=namespace_only)]) == [
+        "role: trust statement T lets pods.eks.amazonaws.com assume the role without "
+        "aws:SourceAccount/aws:SourceArn"]
+    # The session tag scopes Pod Identity only, not another service in the same statement.
+    both = {"Service": ["pods.eks.amazonaws.com", "sagemaker.amazonaws.com"]}
+    assert violations("iam-trust-service-scoped", [trust(Principal=both, Condition=cluster)]) != []
+
+
 def test_iam_permissions_boundary():
     boundary = f"arn:aws:iam::{ACCOUNT}:policy/platform-boundary"
     role = res(ROLE, "r", {"name": "r"})
