@@ -30,6 +30,16 @@ BOUNDARY_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]+$"
 INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 STACK_NAME = r"^[a-z][a-z0-9-]*$"
+S3_OBJECT_URI = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$"
+SHA256 = r"^[0-9a-f]{64}$"
+# Kubernetes names: a DNS-1123 label (namespaces, service accounts), at most 63 characters.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+EKS_CLUSTER_NAME = r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$"
+# A Pulumi config key outside the mlops namespace (`team-a:kubeconfig`): mlops: keys are settings.
+CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z][A-Za-z0-9_.-]*$"
+OIDC_ISSUER = r"^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~-]+)*$"
+# Namespaces a serving namespace must not be: the default one and the system ones.
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 # The longest bucket purpose: names are "<prefix>-<stack>-<purpose>-<account>-<region>".
 LONGEST_BUCKET_PURPOSE = "pipeline-workspace"
@@ -133,10 +143,107 @@ class Network(_Model):
 
 
 class PinnedModel(_Model):
-    """A model version promoted into this stack (written by `mlops models promote`)."""
+    """A model version promoted into this stack (written by `mlops models promote`).
+
+    ``artifactUri`` and ``artifactSha256`` name the package's artifact (its ModelDataUrl in this
+    environment) and checksum: Kubernetes serving loads that object itself, so it needs both.
+    """
 
     version: int = Field(ge=1)
     package_arn: str
+    artifact_uri: str | None = None
+    artifact_sha256: str | None = None
+
+    @field_validator("artifact_uri")
+    @classmethod
+    def _uri(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(S3_OBJECT_URI, value):
+            raise ValueError(f"not an s3://bucket/key URI (got {value!r})")
+        return value
+
+    @field_validator("artifact_sha256")
+    @classmethod
+    def _sha(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(SHA256, value):
+            raise ValueError(f"not a SHA-256 digest (64 lowercase hex digits; got {value!r})")
+        return value
+
+
+class Kubeconfig(_Model):
+    """How Pulumi reaches the cluster's API server: a kubeconfig file (and context), or the
+    kubeconfig text in a Pulumi secret config key. Never the ambient ~/.kube/config."""
+
+    path: str | None = Field(default=None, min_length=1)
+    secret_config_key: str | None = Field(default=None, pattern=CONFIG_KEY)
+    context: str | None = Field(default=None, min_length=1)
+
+    @field_validator("secret_config_key")
+    @classmethod
+    def _not_a_setting(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith(f"{NAMESPACE}:"):
+            raise ValueError(f"must be a config key outside the {NAMESPACE}: namespace (those are "
+                             f"settings), like team-a:kubeconfig (got {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Kubeconfig:
+        if (self.path is None) == (self.secret_config_key is None):
+            raise _KeyError("kubernetes.kubeconfig",
+                            "give exactly one of path (a kubeconfig file) or secretConfigKey "
+                            "(a Pulumi secret config key holding the kubeconfig)")
+        return self
+
+
+class KubernetesCluster(_Model):
+    """The cluster projects serving on Kubernetes deploy to (docs/kubernetes.md).
+
+    ``eksClusterName`` names an EKS cluster: its Pod Identity associations (or IRSA issuer), and
+    without ``kubeconfig`` the API endpoint too (a kubeconfig built from DescribeCluster that
+    authenticates with ``aws eks get-token``).
+    """
+
+    eks_cluster_name: str | None = Field(default=None, pattern=EKS_CLUSTER_NAME)
+    kubeconfig: Kubeconfig | None = None
+    namespace: str | None = Field(default=None, pattern=DNS_LABEL)
+    ingress_namespaces: list[str] = Field(default_factory=list)
+    aws_access: Literal["pod-identity", "irsa"] = "pod-identity"
+    oidc_issuer: str | None = Field(default=None, pattern=OIDC_ISSUER)
+
+    @field_validator("namespace")
+    @classmethod
+    def _not_reserved(cls, value: str | None) -> str | None:
+        if value in RESERVED_NAMESPACES:
+            raise ValueError(f"must be a namespace of its own, not {value!r}")
+        return value
+
+    @field_validator("ingress_namespaces")
+    @classmethod
+    def _namespaces(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if not re.match(DNS_LABEL, name):
+                raise _ItemError(i, f"not a namespace name (lowercase letters, digits and '-'; "
+                                    f"got {name!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> KubernetesCluster:
+        if self.eks_cluster_name is None and self.kubeconfig is None:
+            raise _KeyError("kubernetes", "names no cluster: set eksClusterName (an EKS cluster) "
+                                          "or kubeconfig (path or secretConfigKey)")
+        if self.aws_access == "pod-identity" and self.eks_cluster_name is None:
+            raise _KeyError("kubernetes.eksClusterName",
+                            "EKS Pod Identity associates the serving role in an EKS cluster: "
+                            "name it, or set awsAccess: irsa with oidcIssuer")
+        if self.aws_access == "irsa" and self.eks_cluster_name is None \
+                and self.oidc_issuer is None:
+            raise _KeyError("kubernetes.oidcIssuer",
+                            "IRSA trusts the cluster's OIDC issuer: set eksClusterName (the "
+                            "issuer is read from the cluster) or oidcIssuer")
+        return self
+
+    def namespace_for(self, stem: str) -> str:
+        """The serving namespace: the configured one, else ``<prefix>-<stack>-serving``."""
+        return self.namespace or f"{stem}-serving"
 
 
 class _ItemError(ValueError):
@@ -169,6 +276,7 @@ class Settings(_Model):
     dashboard: bool = True
     models: dict[str, PinnedModel] = Field(default_factory=dict)
     network: Network | None = None
+    kubernetes: KubernetesCluster | None = None
 
     # Not under mlops: but validated with the rest.
     region: str = Field(pattern=REGION)
@@ -272,9 +380,16 @@ def parse_settings(config: Mapping[str, Any], source: str) -> Settings:
             raise SettingsError(source, "aws:defaultTags", "only the key `tags` is allowed")
         raw["defaultTags"] = tags.get("tags") or {}
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise _first_error(exc, source, list(raw)) from None
+    secret = settings.kubernetes.kubeconfig.secret_config_key \
+        if settings.kubernetes and settings.kubernetes.kubeconfig else None
+    if secret is not None and secret not in config:
+        raise SettingsError(source, f"{NAMESPACE}:kubernetes.kubeconfig.secretConfigKey",
+                            f"{secret} is not set in this stack file (pulumi config set --secret "
+                            f"{secret} \"$(cat kubeconfig)\" --stack <stack>)")
+    return settings
 
 
 def _first_error(exc: ValidationError, source: str, order: list[str]) -> SettingsError:

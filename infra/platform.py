@@ -11,6 +11,7 @@ from common import tokens
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.feature_store import FeatureStore, FeatureStoreArgs
 from infra.components.iam import Iam, IamArgs
+from infra.components.kubernetes_serving import KubernetesServing, KubernetesServingArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.pipelines import Pipelines, PipelinesArgs
 from infra.components.registry import Registry, RegistryArgs
@@ -38,7 +39,7 @@ class PlatformInputs:
 class MlopsPlatform(pulumi.ComponentResource):
     """Everything one environment gets: key, buckets, role, registry, monitoring, and per ML
     project its feature groups, pipeline, schedule and alarm, and an endpoint for the version
-    the stack pins."""
+    the stack pins (SageMaker, or a Deployment on the stack's Kubernetes cluster)."""
 
     def __init__(
         self, name: str, inputs: PlatformInputs, opts: pulumi.ResourceOptions | None = None
@@ -135,11 +136,13 @@ class MlopsPlatform(pulumi.ComponentResource):
         )
 
         owners = {p.project.name: p.project.manifest.owner for p in inputs.projects}
+        on_sagemaker = [p for p in inputs.serving if p.kubernetes is None]
+        on_kubernetes = [p for p in inputs.serving if p.kubernetes is not None]
         self.serving = Serving(
             "serving",
             ServingArgs(
                 naming=naming,
-                plans=inputs.serving,
+                plans=on_sagemaker,
                 role_arn=self.iam.role.arn,
                 key_arn=key_arn,
                 topic_arn=self.monitoring.topic.arn,
@@ -147,11 +150,32 @@ class MlopsPlatform(pulumi.ComponentResource):
                 network=s.network,
                 dashboard=s.dashboard,
                 tags={p.project: {"mlops:project": p.project, "mlops:owner": owners[p.project]}
-                      for p in inputs.serving},
+                      for p in on_sagemaker},
                 depends_on=[self.iam, self.registry],
             ),
             opts=child,
         )
+
+        # Only stacks that serve a project on Kubernetes get a provider for a cluster.
+        self.kubernetes_serving: KubernetesServing | None = None
+        if on_kubernetes:
+            assert s.kubernetes is not None  # serving_plans refuses Kubernetes without a cluster
+            self.kubernetes_serving = KubernetesServing(
+                "kubernetes-serving",
+                KubernetesServingArgs(
+                    naming=naming,
+                    cluster=s.kubernetes,
+                    plans=on_kubernetes,
+                    key_arn=key_arn,
+                    capture_bucket=self.storage.buckets["raw-data"].bucket,
+                    permissions_boundary_arn=s.permissions_boundary_arn,
+                    tags={p.project: {"mlops:project": p.project,
+                                      "mlops:owner": owners[p.project]} for p in on_kubernetes},
+                    depends_on=[self.storage],
+                ),
+                opts=child,
+            )
+        kubernetes_models = self.kubernetes_serving.models if self.kubernetes_serving else {}
 
         self.retraining = Retraining(
             "retraining",
@@ -184,6 +208,10 @@ class MlopsPlatform(pulumi.ComponentResource):
             },
             "pipelines": {p: pl.pipeline_name for p, pl in self.pipelines.pipelines.items()},
             "endpoints": {p: e.endpoint.name for p, e in self.serving.endpoints.items()},
+            "kubernetesDeployments": {
+                p: pulumi.Output.concat(m.deployment.metadata.namespace, "/",
+                                        m.deployment.metadata.name)
+                for p, m in kubernetes_models.items()},
             "notServed": {n.project: n.reason for n in inputs.not_served},
             "driftPipelines": {p: r.drift_pipeline.pipeline_name
                                for p, r in self.retraining.projects.items()},

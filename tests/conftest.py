@@ -128,3 +128,12 @@ def run_cli(monkeypatch, capsys, root: Path | None, *args: str) -> tuple[int, st
         cli.main()
     captured = capsys.readouterr()
     return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+@pytest.fixture(scope="session")
+def kubernetes_plan(tmp_path_factory: pytest.TempPathFactory):
+    """The Plan of the k8s-dev fixture stack (tests/k8s_stack.py): churn served on Kubernetes."""
+    from mlops.offline.runtime import build_plan
+    from tests.k8s_stack import STACK, kubernetes_root
+
+    return build_plan(kubernetes_root(tmp_path_factory.mktemp("k8s")), STACK)

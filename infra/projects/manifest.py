@@ -44,6 +44,13 @@ SCHEDULE = (
     r"|cron\(\S+ \S+ \S+ \S+ \S+ \S+\)"
     r"|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$"
 )
+# A container image pinned by digest: <repository>@sha256:<64 hex digits> (a tag may stand
+# before the digest; the digest is what the cluster pulls).
+IMAGE_DIGEST = r"^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$"
+HTTP_PATH = r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$"
+CPU_QUANTITY = r"^([1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?)$"
+MEMORY_QUANTITY = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$"
+METRIC_K8S = r"^[a-z][a-z0-9_:]*$"
 # What a pattern means, for error messages (a regex is no help to a person).
 PATTERN_HELP = {
     EMAIL: "must be an email address like team@example.com",
@@ -54,6 +61,11 @@ PATTERN_HELP = {
     METRIC_NAME: "must be a metric name: letters, digits and '_', starting with a letter",
     SCHEDULE: "must be an EventBridge Scheduler expression: cron(0 3 * * ? *), rate(1 day) or "
               "at(2026-01-01T00:00:00); null or none for no schedule",
+    IMAGE_DIGEST: "must be an image pinned by digest: <repository>@sha256:<64 hex digits>",
+    HTTP_PATH: "must be an HTTP path starting with /, like /ping",
+    CPU_QUANTITY: "must be a CPU quantity like 500m or 2",
+    MEMORY_QUANTITY: "must be a memory quantity like 512Mi or 4Gi",
+    METRIC_K8S: "must be a metric name: lowercase letters, digits, '_' and ':'",
 }
 
 
@@ -281,9 +293,105 @@ class Serverless(_Model):
     max_concurrency: int = Field(default=5, ge=1, le=200)
 
 
+class HealthPaths(_Model):
+    """The model server's probe paths (a SageMaker-style container answers /ping)."""
+
+    readiness: str = Field(default="/ping", pattern=HTTP_PATH, description="Readiness probe.")
+    liveness: str = Field(default="/ping", pattern=HTTP_PATH, description="Liveness probe.")
+    startup: str = Field(default="/ping", pattern=HTTP_PATH, description=(
+        "Startup probe: liveness and readiness wait until it answers (model loading)."))
+
+
+class Resources(_Model):
+    """CPU and memory of the model server; requests equal limits (Guaranteed QoS)."""
+
+    cpu: str = Field(default="1", pattern=CPU_QUANTITY, description="Like 500m or 2.")
+    memory: str = Field(default="2Gi", pattern=MEMORY_QUANTITY, description="Like 512Mi or 4Gi.")
+
+
+class KubernetesAutoscaling(_Model):
+    """A HorizontalPodAutoscaler (autoscaling/v2): replicas between min and max, on CPU
+    utilisation or on requests per second (a Pods metric from a metrics adapter)."""
+
+    min: int = Field(ge=1, le=100, description="Fewest replicas.")
+    max: int = Field(ge=1, le=100, description="Most replicas.")
+    target_cpu_utilization: int | None = Field(default=None, ge=1, le=100, description=(
+        "Average CPU utilisation (percent of the request) the autoscaler keeps."))
+    target_requests_per_second: int | None = Field(default=None, ge=1, le=100000, description=(
+        "Average requests per second per pod the autoscaler keeps (needs a metrics adapter "
+        "serving requestsPerSecondMetric)."))
+    requests_per_second_metric: str = Field(
+        default="http_requests_per_second", pattern=METRIC_K8S,
+        description="The Pods metric (custom metrics API) holding requests per second.")
+    scale_down_stabilization_seconds: int = Field(default=300, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _target(self) -> KubernetesAutoscaling:
+        if self.max < self.min:
+            raise _PathError(("max",), f"must be at least min ({self.min}); got {self.max}")
+        if (self.target_cpu_utilization is None) == (self.target_requests_per_second is None):
+            raise _PathError(("targetCpuUtilization",), "give exactly one of "
+                             "targetCpuUtilization or targetRequestsPerSecond")
+        return self
+
+
+class KubernetesServingSpec(_Model):
+    """The model server on the stack's Kubernetes cluster (serving.target: kubernetes).
+
+    An init container (``loaderImage``) copies the pinned artifact from S3 into the pod and
+    checks its SHA-256; the server (``image``) serves it. Both images are pinned by digest.
+    """
+
+    image: str = Field(pattern=IMAGE_DIGEST, description=(
+        "The model server image, pinned by digest (<repository>@sha256:<digest>)."))
+    loader_image: str = Field(pattern=IMAGE_DIGEST, description=(
+        "The init container that copies the artifact into the pod: runs /bin/sh with the AWS "
+        "CLI v2, sha256sum and tar; pinned by digest."))
+    port: int = Field(default=8080, ge=1024, le=65535, description=(
+        "The port the server listens on (unprivileged)."))
+    invocation_path: str = Field(default="/invocations", pattern=HTTP_PATH, description=(
+        "Where requests go (mlops endpoints invoke)."))
+    health: HealthPaths = Field(default_factory=HealthPaths)
+    run_as_user: int = Field(default=10001, ge=10000, le=2147483647, description=(
+        "The non-root UID (and GID) the containers run as (10000 or above)."))
+    replicas: dict[str, int] = Field(default_factory=dict, description=(
+        "Per stack (or tier): replicas without autoscaling (default 1; at least 2 in prod)."))
+    autoscaling: dict[str, KubernetesAutoscaling] = Field(default_factory=dict, description=(
+        "Per stack (or tier): a HorizontalPodAutoscaler instead of fixed replicas."))
+    resources: dict[str, Resources] = Field(default_factory=dict, description=(
+        "Per stack (or tier): the server's CPU and memory (requests = limits; default 1 CPU, "
+        "2Gi)."))
+    model_volume_size: str = Field(default="2Gi", pattern=MEMORY_QUANTITY, description=(
+        "Size limit of the emptyDir the artifact is unpacked into (/opt/ml/model)."))
+    scratch_size: str = Field(default="1Gi", pattern=MEMORY_QUANTITY, description=(
+        "Size limit of the emptyDir scratch space (/tmp)."))
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, value: dict[str, int]) -> dict[str, int]:
+        _check_stack_keys(value)
+        for key, count in value.items():
+            if not 1 <= count <= 100:
+                raise _PathError((key,), f"must be between 1 and 100 (got {count})")
+        return value
+
+    @field_validator("autoscaling", "resources")
+    @classmethod
+    def _keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_stack_keys(value)
+
+
 class ServingSpec(_Model):
-    """A SageMaker endpoint serving the version pinned in each stack file (none before one is
-    pinned). Every value is per stack, falling back to the tier (dev / staging / prod)."""
+    """The version pinned in each stack file, served by a SageMaker endpoint or on the stack's
+    Kubernetes cluster (``target``; none before a version is pinned). Every value is per stack,
+    falling back to the tier (dev / staging / prod)."""
+
+    target: dict[str, Literal["sagemaker", "kubernetes"]] = Field(
+        default_factory=dict, description=(
+            "Per stack (or tier): sagemaker (default) or kubernetes (needs serving.kubernetes "
+            "and mlops:kubernetes in the stack file)."))
+    kubernetes: KubernetesServingSpec | None = Field(default=None, description=(
+        "The model server on Kubernetes, where target is kubernetes."))
 
     variant_name: str = Field(default="AllTraffic", pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})$",
                               description="The production variant; kept across versions.")
@@ -342,10 +450,23 @@ class ServingSpec(_Model):
                 raise _PathError((key,), f"must be between 1 and 600000 ms (got {ms})")
         return value
 
-    @field_validator("serverless", "autoscaling", "rollout", "expects_traffic")
+    @field_validator("serverless", "autoscaling", "rollout", "expects_traffic", "target")
     @classmethod
     def _keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _check_stack_keys(value)
+
+    @model_validator(mode="after")
+    def _kubernetes_options(self) -> ServingSpec:
+        on_kubernetes = [k for k, v in self.target.items() if v == "kubernetes"]
+        if on_kubernetes and self.kubernetes is None:
+            raise _PathError(("target", on_kubernetes[0]),
+                             "kubernetes serving needs a serving.kubernetes section (image and "
+                             "loaderImage at least)")
+        return self
+
+    def target_for(self, stack: str, tier: str) -> str:
+        """Where ``stack`` serves: its own target, else its tier's, else sagemaker."""
+        return per_stack(self.target, stack, tier) or "sagemaker"
 
 
 class DriftThresholds(_Model):

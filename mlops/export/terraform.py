@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from mlops.offline.plan import Plan, PlanResource
-from mlops.specs import REGISTRY, Terraform
+from mlops.specs import REGISTRY, NotExported, Terraform
 
 FORMAT_VERSION = "1.2"
 TERRAFORM_VERSION = "1.9.8"
@@ -44,7 +44,7 @@ def _derived_type(token: str) -> str | None:
 
 def _generic() -> Terraform:
     """For a saved plan's types without a spec: every spec's block, JSON and map names."""
-    specs = [s.terraform for s in REGISTRY.values()]
+    specs = [s.terraform for s in REGISTRY.values() if isinstance(s.terraform, Terraform)]
     return Terraform(type="", blocks={k: v for t in specs for k, v in t.blocks.items()},
                      json=frozenset().union(*(t.json for t in specs)),
                      maps=frozenset().union(*(t.maps for t in specs)))
@@ -55,10 +55,11 @@ GENERIC = _generic()
 
 def shape_of(token: str) -> Terraform | None:
     """How ``token`` is exported: its spec's Terraform shape; types without a spec (a saved plan
-    from elsewhere) get the derived type name and GENERIC's tables; None for non-AWS types."""
+    from elsewhere) get the derived type name and GENERIC's tables; None for non-AWS types and
+    types their spec leaves out (NotExported: Kubernetes objects go to `mlops export k8s`)."""
     spec = REGISTRY.get(token)
     if spec is not None:
-        return spec.terraform
+        return None if isinstance(spec.terraform, NotExported) else spec.terraform
     derived = _derived_type(token)
     return None if derived is None else replace(GENERIC, type=derived)
 

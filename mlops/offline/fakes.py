@@ -8,6 +8,8 @@ the Plan. Data sources the program invokes are faked here (an unfaked invoke fai
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -35,10 +37,27 @@ def _partition(c: Cloud, args: dict) -> dict:
             "reverseDnsPrefix": "com.amazonaws"}
 
 
+def _eks_cluster(c: Cloud, args: dict) -> dict:
+    """DescribeCluster of a team's EKS cluster (the platform never creates one): a stable
+    endpoint, CA and OIDC issuer per account, region and name."""
+    name = str(args.get("name") or "cluster")
+    digest = hashlib.sha256(f"{c.account_id}/{c.region}/{name}".encode()).hexdigest()[:32].upper()
+    ca = base64.b64encode(f"offline CA of {name}".encode()).decode()
+    return {"id": name, "name": name, "arn": c.arn("eks", f"cluster/{name}"),
+            "endpoint": f"https://{digest}.gr7.{c.region}.eks.amazonaws.com",
+            "certificateAuthorities": [{"data": ca}],
+            "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{c.region}.amazonaws.com"
+                                                 f"/id/{digest}"}]}],
+            "status": "ACTIVE", "version": "1.33", "platformVersion": "eks.1",
+            "roleArn": f"arn:{c.partition}:iam::{c.account_id}:role/{name}-cluster",
+            "tags": {}}
+
+
 INVOKES: dict[str, Callable[[Cloud, dict], dict]] = {
     tokens.GET_CALLER_IDENTITY: _caller_identity,
     tokens.GET_REGION: _region,
     tokens.GET_PARTITION: _partition,
+    tokens.GET_EKS_CLUSTER: _eks_cluster,
 }
 
 

@@ -40,6 +40,8 @@ class PlanResource(BaseModel):
     )
     protect: bool = False
     retain_on_delete: bool = Field(default=False, alias="retainOnDelete")
+    # The provider reference (``<provider URN>::<id>``) of a resource given an explicit provider.
+    provider: str | None = None
 
 
 class Plan(BaseModel):

@@ -70,6 +70,7 @@ class RecordingMonitor(mocks.MockMonitor):
             },
             protect=bool(request.protect),
             retainOnDelete=bool(request.retainOnDelete),
+            provider=request.provider or None,
         )
         with self._lock:
             self.recorded.append(resource)

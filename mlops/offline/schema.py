@@ -2,8 +2,11 @@
 
 The mock runtime accepts any key in a nested dict (``{"model_package_nme": ...}`` is serialized
 as given), and so would an offline test; the provider would refuse it at ``pulumi up``. This reads
-the input types the installed pulumi-aws SDK generates from the provider schema (``<Type>Args``
-and its nested ``*Args`` classes) and names every input property the schema does not have.
+the input types the installed pulumi-aws and pulumi-kubernetes SDKs generate from the provider
+schemas (``<Type>Args`` and its nested ``*Args`` classes; for Kubernetes the API's own objects,
+a Deployment's ``pulumi_kubernetes.apps.v1.DeploymentInitArgs`` down to its
+``spec.template.spec.containers[]`` types) and names every input property the schema does not
+have.
 """
 
 from __future__ import annotations
@@ -18,19 +21,29 @@ from pulumi import _types
 
 from mlops.offline.plan import Plan, PlanResource
 
-PACKAGES = {"aws": "pulumi_aws"}
+PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
+
+
+def _module(package: str, module_path: str) -> str:
+    """The SDK module of a token's module part: ``sagemaker/endpoint`` -> ``pulumi_aws.sagemaker``;
+    ``networking.k8s.io/v1`` -> ``pulumi_kubernetes.networking.v1`` (an API group's first label,
+    then its version)."""
+    if package == "kubernetes":
+        group, _, version = module_path.partition("/")
+        return f"{PACKAGES[package]}.{group.split('.')[0]}.{version}"
+    return f"{PACKAGES[package]}.{module_path.split('/')[0]}"
 
 
 def args_class(token: str) -> type | None:
-    """The ``<Type>Args`` class of an aws type token (``pulumi_aws.sagemaker.EndpointArgs`` for
-    the endpoint's token); None for a component or a provider this check does not know."""
+    """The ``<Type>Args`` class of an aws or kubernetes type token
+    (``pulumi_aws.sagemaker.EndpointArgs`` for the endpoint's token); None for a component or a
+    provider this check does not know."""
     package, _, rest = token.partition(":")
     if package not in PACKAGES or rest.count(":") != 1:
         return None
     module_path, name = rest.split(":")
-    module = module_path.split("/")[0]
     try:
-        found = importlib.import_module(f"{PACKAGES[package]}.{module}")
+        found = importlib.import_module(_module(package, module_path))
     except ImportError:
         return None
     resource = getattr(found, name, None)

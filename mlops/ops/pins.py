@@ -1,5 +1,8 @@
 """Pin promoted model versions in ``stacks/Pulumi.<stack>.yaml`` (``mlops:models``).
 
+A pin is ``{version, packageArn}``, and with the promoted artifact known also ``artifactUri`` and
+``artifactSha256`` (what Kubernetes serving loads; SageMaker reads it through the package).
+
 Only ``config.mlops:models.<project>`` is added or replaced; every other byte of the file stays as
 it was. The edit is made on the text, at the lines ruamel.yaml reports for the keys, with the
 file's own indentation; the result is parsed back and must equal the intended settings. Where the
@@ -55,45 +58,60 @@ def _load(root: Path, stack: str) -> tuple[Any, str]:
     return doc, text
 
 
-def _pins_exactly(models: Any, project: str, version: int, package_arn: str) -> bool:
+def pin_entry(version: int, package_arn: str, artifact_uri: str | None = None,
+              artifact_sha256: str | None = None) -> dict[str, Any]:
+    """The ``mlops:models.<project>`` value: version and package, and the artifact when known."""
+    entry: dict[str, Any] = {"version": int(version), "packageArn": package_arn}
+    if artifact_uri:
+        entry["artifactUri"] = artifact_uri
+    if artifact_sha256:
+        entry["artifactSha256"] = artifact_sha256
+    return entry
+
+
+def _pins_exactly(models: Any, project: str, entry: dict[str, Any]) -> bool:
     current = models.get(project) if isinstance(models, dict) else None
-    return isinstance(current, dict) and current.get("version") == version \
-        and current.get("packageArn") == package_arn
+    return isinstance(current, dict) and dict(current) == entry
 
 
-def is_pinned(root: Path, stack: str, project: str, version: int, package_arn: str) -> bool:
-    """Does the stack file already pin ``project`` to exactly this version and package?"""
+def is_pinned(root: Path, stack: str, project: str, version: int, package_arn: str,
+              artifact_uri: str | None = None, artifact_sha256: str | None = None) -> bool:
+    """Does the stack file already pin ``project`` to exactly this version, package (and
+    artifact)?"""
     doc = _load(root, stack)[0]
-    return _pins_exactly(doc["config"].get(MODELS_KEY), project, version, package_arn)
+    return _pins_exactly(doc["config"].get(MODELS_KEY), project,
+                         pin_entry(version, package_arn, artifact_uri, artifact_sha256))
 
 
-def write_pin(root: Path, stack: str, project: str, version: int, package_arn: str) -> bool:
-    """Set ``mlops:models.<project>`` to ``{version, packageArn}``; True when the file changed."""
+def write_pin(root: Path, stack: str, project: str, version: int, package_arn: str,
+              artifact_uri: str | None = None, artifact_sha256: str | None = None) -> bool:
+    """Set ``mlops:models.<project>`` to ``{version, packageArn[, artifactUri, artifactSha256]}``;
+    True when the file changed."""
     source = stack_file(stack)
     doc, text = _load(root, stack)
     config = doc["config"]
     models = config.get(MODELS_KEY)
     if models is not None and not isinstance(models, dict):
         raise SettingsError(source, MODELS_KEY, "must be a mapping of project -> {version, packageArn}")
-    if _pins_exactly(models, project, version, package_arn):
+    entry = pin_entry(version, package_arn, artifact_uri, artifact_sha256)
+    if _pins_exactly(models, project, entry):
         return False
     expected = YAML(typ="safe", pure=True).load(text)
-    expected["config"][MODELS_KEY] = {**(expected["config"].get(MODELS_KEY) or {}),
-                                       project: {"version": int(version), "packageArn": package_arn}}
-    edited = _splice(text, doc, project, int(version), package_arn)
+    expected["config"][MODELS_KEY] = {**(expected["config"].get(MODELS_KEY) or {}), project: entry}
+    edited = _splice(text, doc, project, entry)
     if edited is None or YAML(typ="safe", pure=True).load(edited) != expected:
-        edited = _round_trip(doc, project, int(version), package_arn)
+        edited = _round_trip(doc, project, entry)
     _atomic_write(root / source, edited)
     return True
 
 
-def _round_trip(doc: Any, project: str, version: int, package_arn: str) -> str:
+def _round_trip(doc: Any, project: str, fields: dict[str, Any]) -> str:
     config = doc["config"]
     if config.get(MODELS_KEY) is None:
         config[MODELS_KEY] = CommentedMap()
     entry = CommentedMap()
-    entry["version"] = version
-    entry["packageArn"] = package_arn
+    for key, value in fields.items():
+        entry[key] = value
     config[MODELS_KEY][project] = entry
     buffer = io.StringIO()
     _yaml().dump(doc, buffer)
@@ -128,7 +146,7 @@ def _block_style(node: Any) -> bool:
     return isinstance(node, CommentedMap) and not node.fa.flow_style() and len(node) > 0
 
 
-def _splice(text: str, doc: Any, project: str, version: int, package_arn: str) -> str | None:
+def _splice(text: str, doc: Any, project: str, entry_fields: dict[str, Any]) -> str | None:
     """The text with the pin added or replaced in place; None when the layout is not plain
     block style (the caller then falls back to a round trip)."""
     config = doc["config"]
@@ -142,7 +160,7 @@ def _splice(text: str, doc: Any, project: str, version: int, package_arn: str) -
     lines = text.splitlines(keepends=True)
 
     def fields(col: int) -> list[str]:
-        return [f"{' ' * col}version: {version}\n", f"{' ' * col}packageArn: {package_arn}\n"]
+        return [f"{' ' * col}{key}: {value}\n" for key, value in entry_fields.items()]
 
     def entry(col: int) -> list[str]:
         return [f"{' ' * col}{project}:\n", *fields(col + step)]

@@ -202,7 +202,8 @@ class _Run:
     def pin(self, step: Step) -> bool:
         assert self.package is not None
         self.pinned = write_pin(self.pins_root, self.env.stack, self.plan.facts.project,
-                                self.package.version, self.package.arn)
+                                self.package.version, self.package.arn,
+                                self.package.artifact or None, self.plan.facts.source.sha256)
         return self.pinned
 
 

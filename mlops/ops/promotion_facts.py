@@ -57,7 +57,8 @@ def find_promoted(env: KeyedEnv, group: str, source: ModelVersion,
         audit_key=audit.find_record(s3, env.audit_target(), source.project,
                                     audit_id(group, source.arn)),
         pinned=pins_root is not None and is_pinned(pins_root, env.stack, source.project,
-                                                   package.version, package.arn),
+                                                   package.version, package.arn,
+                                                   package.artifact or None, source.sha256),
     )
 
 

@@ -1,4 +1,5 @@
-"""One spec per resource type the platform creates, grouped by AWS service, one module each.
+"""One spec per resource type the platform creates, grouped by AWS service, one module each
+(Kubernetes objects, from pulumi-kubernetes, in one module of their own).
 
 ``REGISTRY`` merges the services' ``SPECS`` lists (token -> :class:`ResourceSpec`). The offline
 fakes, the sandbox engine, the Terraform export and the policy docs all read it; a type the
@@ -16,9 +17,11 @@ from types import ModuleType
 from mlops.specs import (
     appautoscaling,
     cloudwatch,
+    eks,
     events,
     iam,
     kms,
+    kubernetes,
     logs,
     s3,
     sagemaker,
@@ -26,13 +29,14 @@ from mlops.specs import (
     sns,
     sqs,
 )
-from mlops.specs.spec import NotSimulated, ResourceSpec, Terraform
+from mlops.specs.spec import NotExported, NotSimulated, ResourceSpec, Terraform
 
-__all__ = ["REGISTRY", "SERVICES", "IncompleteSpec", "NotSimulated", "ResourceSpec", "Terraform",
+__all__ = ["REGISTRY", "SERVICES", "IncompleteSpec", "NotExported", "NotSimulated", "ResourceSpec",
+           "Terraform",
            "check_types", "problems_of", "spec_for"]
 
 SERVICES: tuple[ModuleType, ...] = (s3, kms, iam, sns, sqs, events, cloudwatch, logs, sagemaker,
-                                     appautoscaling, scheduler)
+                                     appautoscaling, scheduler, eks, kubernetes)
 
 
 class IncompleteSpec(LookupError):

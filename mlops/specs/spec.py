@@ -2,8 +2,10 @@
 
 A spec holds the type token (from :mod:`common.tokens`), the fake outputs the offline Plan gets,
 how the sandbox applies it (a handler, or :class:`NotSimulated` with the one-line reason), its
-Terraform export and its policy coverage (the rules that judge it come from the pack's registry;
-a type no rule judges says why in ``unchecked``).
+Terraform export (or :class:`NotExported` with the reason and where it is exported instead)
+and its policy coverage (the rules that judge it come from the pack's registry; a type no rule
+judges says why in ``unchecked``). Tokens are pulumi-aws's (``aws:``, Terraform ``aws_*`` types)
+or pulumi-kubernetes's (``kubernetes:``, exported as manifests by ``mlops export k8s``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ FakeOutputs = Callable[[Cloud, str, dict[str, Any]], tuple[str, dict[str, Any]]]
 @dataclass(frozen=True)
 class NotSimulated:
     """The sandbox does not create this type; ``reason`` says why in one line."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class NotExported:
+    """The Terraform-plan export leaves this type out; ``reason`` says why and where it goes."""
 
     reason: str
 
@@ -49,7 +58,7 @@ class ResourceSpec:
     token: str
     fake: FakeOutputs
     sandbox: Handler | NotSimulated
-    terraform: Terraform
+    terraform: Terraform | NotExported
     caveat: str = ""  # what moto stores but does not act on, shown in the sandbox summary
     unchecked: str = ""  # why no policy rule judges this type ("": some rule must)
 
@@ -63,7 +72,12 @@ class ResourceSpec:
     def problems(self) -> list[str]:
         """What is missing or contradictory in this spec (empty: complete)."""
         found = []
-        if not re.fullmatch(r"aws:[a-z0-9]+/[A-Za-z0-9]+:[A-Za-z0-9]+", self.token):
+        kubernetes = self.token.startswith("kubernetes:")
+        if kubernetes:
+            if not re.fullmatch(r"kubernetes:[a-z0-9.]+/v[0-9a-z]+:[A-Z][A-Za-z0-9]+", self.token):
+                found.append(f"token {self.token!r} is not a kubernetes:<group>/<version>:<Kind> "
+                             "token")
+        elif not re.fullmatch(r"aws:[a-z0-9]+/[A-Za-z0-9]+:[A-Za-z0-9]+", self.token):
             found.append(f"token {self.token!r} is not an aws:<module>/<name>:<Type> token")
         if not callable(self.fake):
             found.append("fake: no fake outputs for the offline Plan")
@@ -72,7 +86,14 @@ class ResourceSpec:
                 found.append("sandbox: NotSimulated needs its reason")
         elif not callable(self.sandbox):
             found.append("sandbox: neither a handler nor NotSimulated(reason)")
-        if not re.fullmatch(r"aws_[a-z0-9_]+", self.terraform.type):
+        if isinstance(self.terraform, NotExported):
+            if not self.terraform.reason.strip():
+                found.append("terraform: NotExported needs its reason")
+        elif kubernetes:
+            if not re.fullmatch(r"kubernetes_[a-z0-9_]+", self.terraform.type):
+                found.append(f"terraform.type {self.terraform.type!r} is not a Terraform "
+                             "Kubernetes type")
+        elif not re.fullmatch(r"aws_[a-z0-9_]+", self.terraform.type):
             found.append(f"terraform.type {self.terraform.type!r} is not a Terraform AWS type")
         rules = self.rules
         if not rules and not self.unchecked.strip():

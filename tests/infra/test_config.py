@@ -80,6 +80,43 @@ CASES = [
     ("yaml-syntax", "config:\n  aws:region: eu-west-1\n  mlops:environment: [dev\n",
      ":4:1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
     ("config-not-a-mapping", "config: [1, 2]\n", ": config: must be a mapping of settings"),
+    ("kubernetes-names-no-cluster",
+     GOOD.format(env="dev", extra="  mlops:kubernetes:\n    namespace: serving\n"),
+     ": mlops:kubernetes: names no cluster: set eksClusterName (an EKS cluster) or kubeconfig "
+     "(path or secretConfigKey)"),
+    ("kubernetes-default-namespace",
+     GOOD.format(env="dev", extra="  mlops:kubernetes:\n    eksClusterName: a\n"
+                                  "    namespace: default\n"),
+     ": mlops:kubernetes.namespace: must be a namespace of its own, not 'default'"),
+    ("kubernetes-pod-identity-needs-eks",
+     GOOD.format(env="dev", extra="  mlops:kubernetes:\n    kubeconfig: {path: /k}\n"),
+     ": mlops:kubernetes.eksClusterName: EKS Pod Identity associates the serving role"),
+    ("kubernetes-irsa-needs-an-issuer",
+     GOOD.format(env="dev", extra="  mlops:kubernetes:\n    kubeconfig: {path: /k}\n"
+                                  "    awsAccess: irsa\n"),
+     ": mlops:kubernetes.oidcIssuer: IRSA trusts the cluster's OIDC issuer"),
+    ("kubernetes-two-kubeconfigs",
+     GOOD.format(env="dev", extra="  mlops:kubernetes:\n    eksClusterName: a\n"
+                                  "    kubeconfig: {path: /k, secretConfigKey: 'a:b'}\n"),
+     ": mlops:kubernetes.kubeconfig: give exactly one of path"),
+    ("kubernetes-secret-not-in-the-file",
+     GOOD.format(env="dev", extra="  mlops:kubernetes:\n    eksClusterName: a\n"
+                                  "    kubeconfig: {secretConfigKey: 'team-a:kubeconfig'}\n"),
+     ": mlops:kubernetes.kubeconfig.secretConfigKey: team-a:kubeconfig is not set in this stack "
+     "file"),
+    ("kubernetes-secret-in-the-mlops-namespace",
+     GOOD.format(env="dev", extra="  mlops:kubernetes:\n    eksClusterName: a\n"
+                                  "    kubeconfig: {secretConfigKey: 'mlops:kubeconfig'}\n"),
+     ": mlops:kubernetes.kubeconfig.secretConfigKey: must be a config key outside the mlops: "
+     "namespace"),
+    ("kubernetes-bad-ingress-namespace",
+     GOOD.format(env="dev", extra="  mlops:kubernetes:\n    eksClusterName: a\n"
+                                  "    ingressNamespaces: [gateway, Apps]\n"),
+     ": mlops:kubernetes.ingressNamespaces[1]: not a namespace name"),
+    ("pin-artifact-not-in-s3",
+     GOOD.format(env="dev", extra="  mlops:models:\n    churn:\n      version: 1\n"
+                                  "      packageArn: x\n      artifactUri: https://x/y\n"),
+     ": mlops:models.churn.artifactUri: not an s3://bucket/key URI (got 'https://x/y')"),
     ("prefix-too-long-for-bucket-names",
      GOOD.format(env="dev", extra="  mlops:namePrefix: averyverylongpre\n"),
      ": mlops:namePrefix: does not match"),

@@ -63,6 +63,24 @@ def _replace(old: str, new: str) -> str:
     return CHURN.replace(old, new, 1)
 
 
+DIGEST = "@sha256:" + "0a" * 32
+KUBERNETES = ("serving:\n  target: {dev: kubernetes}\n  kubernetes:\n"
+              f"    image: ecr/server{DIGEST}\n    loaderImage: ecr/loader{DIGEST}\n")
+
+
+def test_a_kubernetes_target_per_stack_with_its_options():
+    manifest, _ = parse_manifest(_replace("serving:\n", KUBERNETES), SOURCE)
+    serving = manifest.serving
+    assert serving is not None and serving.kubernetes is not None
+    assert (serving.target_for("dev", "dev"), serving.target_for("prod", "prod")) == (
+        "kubernetes", "sagemaker")  # sagemaker unless a stack or its tier says otherwise
+    options = serving.kubernetes
+    assert (options.port, options.invocation_path, options.run_as_user) == (
+        8080, "/invocations", 10001)
+    assert (options.health.readiness, options.health.liveness, options.health.startup) == (
+        "/ping", "/ping", "/ping")
+
+
 def _line(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
@@ -131,6 +149,27 @@ MALFORMED = [
      "monitoring.backend", "backend: model-monitor", "use backend: pipeline"),
     ("unknown-backend", _replace("monitoring:\n", "monitoring:\n  backend: clarify\n"),
      "monitoring.backend", "backend: clarify", "must be one of"),
+    ("unknown-serving-target", _replace("serving:\n", "serving:\n  target: {dev: gke}\n"),
+     "serving.target.dev", "target:", "must be one of 'sagemaker' or 'kubernetes'"),
+    ("kubernetes-target-without-options",
+     _replace("serving:\n", "serving:\n  target: {dev: kubernetes}\n"),
+     "serving.target.dev", "target:", "needs a serving.kubernetes section"),
+    ("image-by-tag", _replace("serving:\n", KUBERNETES.replace(f"server{DIGEST}", "server:1.4")),
+     "serving.kubernetes.image", "image:", "must be an image pinned by digest: "
+     "<repository>@sha256:<64 hex digits> (got \"ecr/server:1.4\")"),
+    ("short-digest", _replace("serving:\n", KUBERNETES.replace(f"loader{DIGEST}",
+                                                                 "loader@sha256:abc")),
+     "serving.kubernetes.loaderImage", "loaderImage:", "must be an image pinned by digest"),
+    ("root-uid", _replace("serving:\n", KUBERNETES + "    runAsUser: 0\n"),
+     "serving.kubernetes.runAsUser", "runAsUser", "must be >= 10000 (got 0)"),
+    ("two-scaling-targets", _replace("serving:\n", KUBERNETES + "    autoscaling:\n      dev: "
+                                     "{min: 1, max: 2, targetCpuUtilization: 60, "
+                                     "targetRequestsPerSecond: 9}\n"),
+     "serving.kubernetes.autoscaling.dev.targetCpuUtilization", "dev: {min",
+     "exactly one of targetCpuUtilization or targetRequestsPerSecond"),
+    ("bad-memory", _replace("serving:\n", KUBERNETES + "    resources: {dev: {memory: 2GB}}\n"),
+     "serving.kubernetes.resources.dev.memory", "resources:",
+     "must be a memory quantity like 512Mi or 4Gi"),
 ]
 
 

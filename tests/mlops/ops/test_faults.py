@@ -90,7 +90,9 @@ def _check_converged(world: World, name: str, result: promotion.PromotionResult,
     assert pkg["ModelApprovalStatus"] == "Approved"
     assert result.target_arn == pkg["ModelPackageArn"]
     assert read_pins(world.root / "pins" / name, "staging")[name] == {
-        "version": pkg["ModelPackageVersion"], "packageArn": pkg["ModelPackageArn"]}
+        "version": pkg["ModelPackageVersion"], "packageArn": pkg["ModelPackageArn"],
+        "artifactUri": pkg["InferenceSpecification"]["Containers"][0]["ModelDataUrl"],
+        "artifactSha256": hashlib.sha256(world.artifact.read_bytes()).hexdigest()}
     s3 = world.boto("s3")
     keys = [o["Key"] for o in s3.list_objects_v2(
         Bucket=world.bucket("staging"), Prefix=f"audit/{name}/").get("Contents", [])]

@@ -52,6 +52,20 @@ def test_pin_is_idempotent_and_replaces_only_its_project(tmp_path: Path) -> None
     assert path.read_text().index("churn:") < path.read_text().index("fraud:")
 
 
+def test_pin_with_its_artifact_replaces_a_pin_without_one(tmp_path: Path) -> None:
+    root = promotion_root(tmp_path)
+    sha = "ab" * 32
+    uri = f"s3://mlops-prod-model-artifacts-123456789012-eu-west-1/models/churn/{sha}/model.tar.gz"
+    write_pin(root, "prod", "churn", 3, ARN.format(3))
+    assert write_pin(root, "prod", "churn", 3, ARN.format(3), uri, sha) is True
+    text = (root / "stacks" / "Pulumi.prod.yaml").read_text()
+    assert text.endswith(f"      version: 3\n      packageArn: {ARN.format(3)}\n"
+                         f"      artifactUri: {uri}\n      artifactSha256: {sha}\n")
+    assert write_pin(root, "prod", "churn", 3, ARN.format(3), uri, sha) is False
+    pinned = load_settings(root, "prod")[0].models["churn"]
+    assert (pinned.artifact_uri, pinned.artifact_sha256) == (uri, sha)
+
+
 def test_pin_on_missing_stack_file_names_it(tmp_path: Path) -> None:
     root = promotion_root(tmp_path)
     with pytest.raises(SettingsError, match=r"stacks/Pulumi.qa.yaml: no such stack file"):

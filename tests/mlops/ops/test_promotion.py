@@ -91,10 +91,16 @@ def test_happy_path_dev_staging_prod(world: World) -> None:
     # Pinned in both target stack files.
     from mlops.ops.pins import read_pins
 
+    # The pin names the promoted artifact too: Kubernetes serving loads exactly that object.
+    def artifact(stack: str) -> str:
+        return f"s3://{world.bucket(stack)}/models/churn/{sha}/model.tar.gz"
+
     assert read_pins(world.root, "staging") == {
-        "churn": {"version": first.target_version, "packageArn": first.target_arn}}
+        "churn": {"version": first.target_version, "packageArn": first.target_arn,
+                  "artifactUri": artifact("staging"), "artifactSha256": sha}}
     assert read_pins(world.root, "prod") == {
-        "churn": {"version": second.target_version, "packageArn": second.target_arn}}
+        "churn": {"version": second.target_version, "packageArn": second.target_arn,
+                  "artifactUri": artifact("prod"), "artifactSha256": sha}}
     assert read_pins(world.root, "dev") == {}
     # Approved in prod, then it can serve.
     approved = models.approve(world.root, "churn", "prod", second.target_version or 0, "CAB-42",

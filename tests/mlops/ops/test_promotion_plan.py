@@ -184,7 +184,9 @@ def _check_steps_happened(world: World, plan: promotion_plan.PromotionPlan) -> N
             assert (record["event"], record["packageArn"]) == ("promoted", package["ModelPackageArn"])
         elif step.kind == "pin":
             assert read_pins(world.root, "staging")["churn"] == {
-                "version": package["ModelPackageVersion"], "packageArn": package["ModelPackageArn"]}
+                "version": package["ModelPackageVersion"], "packageArn": package["ModelPackageArn"],
+                "artifactUri": package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"],
+                "artifactSha256": source.sha256}
 
 
 def test_apply_performs_the_steps_of_the_plan(world: World) -> None:
