@@ -39,6 +39,8 @@ POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 POD_IDENTITY_AGENT = ("169.254.170.23/32", "fd00:ec2::23/128")
 LOADER_RESOURCES = {"cpu": "250m", "memory": "256Mi"}
 PART_OF = "mlops-platform"
+PACKAGE_ANNOTATION = "mlops.platform/model-package"  # the pod template's model package
+VERSION_LABEL = "app.kubernetes.io/version"  # the pod template's model version (v<N>)
 # Runs in the loader image (/bin/sh, the AWS CLI v2, sha256sum, tar): copy the pinned artifact
 # into the model volume, refuse it unless it has the pinned SHA-256, unpack a tarball.
 LOADER_SCRIPT = """\
@@ -81,7 +83,7 @@ def selector_labels(plan: ServingPlan) -> dict[str, str]:
 def labels(plan: ServingPlan) -> dict[str, str]:
     return {**selector_labels(plan), "app.kubernetes.io/part-of": PART_OF,
             "app.kubernetes.io/managed-by": "pulumi",
-            "app.kubernetes.io/version": f"v{plan.pinned.version}"}
+            VERSION_LABEL: f"v{plan.pinned.version}"}
 
 
 def namespace_labels(name: str) -> dict[str, str]:
@@ -146,14 +148,13 @@ def access_policy(naming: Naming, plan: ServingPlan, key_arn: str, capture_bucke
     ]}
 
 
-def eks_kubeconfig(cluster: aws.eks.GetClusterResult, region: str) -> dict[str, Any]:
+def eks_kubeconfig(name: str, endpoint: str, certificate_authority: str, region: str
+                   ) -> dict[str, Any]:
     """A kubeconfig for an EKS cluster that authenticates with ``aws eks get-token``."""
-    name = cluster.name
     return {
         "apiVersion": "v1", "kind": "Config", "current-context": name,
         "clusters": [{"name": name, "cluster": {
-            "server": cluster.endpoint,
-            "certificate-authority-data": cluster.certificate_authorities[0].data}}],
+            "server": endpoint, "certificate-authority-data": certificate_authority}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "users": [{"name": name, "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
@@ -180,8 +181,8 @@ def cluster_provider(name: str, cluster: KubernetesCluster, naming: Naming, name
     else:
         assert cluster.eks_cluster_name is not None  # settings require a cluster
         found = aws.eks.get_cluster_output(name=cluster.eks_cluster_name)
-        kubeconfig = pulumi.Output.json_dumps(
-            found.apply(lambda c: eks_kubeconfig(c, naming.region)))
+        kubeconfig = pulumi.Output.json_dumps(found.apply(lambda c: eks_kubeconfig(
+            c.name, c.endpoint, c.certificate_authorities[0].data, naming.region)))
     return k8s.Provider(name, kubeconfig=kubeconfig, context=context,
                         cluster_identifier=identity, namespace=namespace, opts=opts)
 
@@ -345,7 +346,7 @@ class KubernetesModel(pulumi.ComponentResource):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(
                         labels=labels(plan),
-                        annotations={"mlops.platform/model-package": plan.pinned.package_arn,
+                        annotations={PACKAGE_ANNOTATION: plan.pinned.package_arn,
                                      "mlops.platform/artifact-sha256": k.artifact_sha256}),
                     spec=pod_spec(plan, naming, args.key_arn, args.capture_bucket))),
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=ready))
