@@ -51,6 +51,7 @@ config:
   mlops:environment: dev
   mlops:allowedInstanceTypes: [ml.t3.medium, ml.m5.large]
   mlops:kmsDeletionWindowDays: 7
+  mlops:promotion: {{allowFrom: [dev]}}
 {CLUSTER_SETTINGS}{PIN}"""
 SERVING = f"""\
   target: {{{STACK}: kubernetes}}
