@@ -62,7 +62,8 @@ ROLE_KINDS = ("deploy", "drift", "promote")
 
 # Services the platform hands its own roles to (iam:PassRole): the execution role to SageMaker,
 # the schedulers' roles to EventBridge Scheduler, the retraining targets' roles to EventBridge.
-PASSED_TO = ("sagemaker.amazonaws.com", "scheduler.amazonaws.com", "events.amazonaws.com")
+PASSED_TO = ("sagemaker.amazonaws.com", "scheduler.amazonaws.com", "events.amazonaws.com",
+             "pods.eks.amazonaws.com")
 # Application Auto Scaling's service-linked role for SageMaker endpoint variants.
 AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 AUTOSCALING_ROLE = ("aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
@@ -247,9 +248,22 @@ ACCESS: dict[str, Access] = {
         ("scalable-target",), unscoped_read=("application-autoscaling:DescribeScalingPolicies",),
         write=("application-autoscaling:PutScalingPolicy",),
         delete=("application-autoscaling:DeleteScalingPolicy",)),
+    # Kubernetes serving: the association is created on the cluster (its ARN authorizes
+    # CreatePodIdentityAssociation); the cluster's name is a stack setting this program does not
+    # read, so both are scoped to the account and region. DescribeCluster builds the provider's
+    # kubeconfig for a stack that names an EKS cluster.
+    tokens.EKS_POD_IDENTITY_ASSOCIATION: Access(
+        ("eks",), read=("eks:DescribePodIdentityAssociation", "eks:DescribeCluster",
+                        "eks:ListTagsForResource"),
+        write=("eks:CreatePodIdentityAssociation", "eks:UpdatePodIdentityAssociation",
+               "eks:TagResource", "eks:UntagResource"),
+        delete=("eks:DeletePodIdentityAssociation",)),
 }
 # The types of the registry the platform stacks never create: only this program does.
 CI_ONLY_TYPES = frozenset({tokens.IAM_OIDC_PROVIDER, tokens.IAM_POLICY})
+
+# Kubernetes types are applied through the cluster's API, authorized by the cluster's RBAC (an
+# EKS access entry for the deploy role, docs/ci.md), not by IAM actions: not in ACCESS.
 
 
 @dataclass(frozen=True)
@@ -366,6 +380,7 @@ def family_arns(family: str, n: Naming) -> list[str]:
         "sagemaker": [*(n.sagemaker_arn(kind, f"{stem}-*") for kind in SAGEMAKER_KINDS),
                       n.sagemaker_arn("model-package", f"{stem}-*/*")],
         "scalable-target": [f"arn:{p}:application-autoscaling:{r}:{a}:scalable-target/*"],
+        "eks": [f"arn:{p}:eks:{r}:{a}:cluster/*", f"arn:{p}:eks:{r}:{a}:podidentityassociation/*"],
     }
     return table[family]
 
@@ -376,6 +391,7 @@ FAMILY_SIDS = {
     "role-attachment": "PlatformRoleAttachments", "topic": "AlertTopics", "queue": "Queues",
     "rule": "EventRules", "alarm": "Alarms", "dashboard": "Dashboards", "log-group": "LogGroups",
     "schedule": "Schedules", "sagemaker": "SageMaker", "scalable-target": "ScalableTargets",
+    "eks": "EksPodIdentity",
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from common import tokens
 from mlops.deploy import INSTALL_HINT, pulumi_command, run_pulumi
 from mlops.errors import UsageError
 
@@ -81,8 +82,8 @@ def scripted_pulumi(tmp_path: Path, monkeypatch, output: str, code: int) -> Path
     return log
 
 
-DRIFT_OUTPUT = """Previewing update (prod):
-    ~ aws:s3/bucketVersioning:BucketVersioning storage-raw-data-versioning update [diff: ~status]
+DRIFT_OUTPUT = f"""Previewing update (prod):
+    ~ {tokens.S3_BUCKET_VERSIONING} storage-raw-data-versioning update [diff: ~status]
 error: no changes were expected but changes were proposed"""
 NEWER_DRIFT_OUTPUT = "error: no changes were expected for preview but changes were proposed"
 
