@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     triggered.register(endpoint_url=endpoint)
     try:
-        stop.wait()
+        # Wake up now and then: a signal that lands on a server thread only sets Python's flag,
+        # and the main thread runs the handler when it next runs (a bare wait() may never).
+        while not stop.wait(0.5):
+            pass
     finally:
         server.stop()
 
