@@ -37,7 +37,7 @@ test: $(STAMP)
 test-summary: $(STAMP)
 	@$(BIN)/python -m ci.junit_summary $(JUNIT) $(if $(TITLE),--title "$(TITLE)")
 
-# Everything but the tests marked slow (real servers, make demo, cold renders).
+# Everything but the tests marked slow (real servers, make demo, cold renders, whole-pipeline runs).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 

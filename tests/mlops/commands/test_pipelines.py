@@ -161,6 +161,7 @@ def test_submit_without_the_environment_key_is_refused(cli_root):
         "KeyCount"] == 0
 
 
+@pytest.mark.slow  # runs a whole pipeline end to end
 @mock_aws
 def test_submit_diff_status_against_moto(cli_root):
 

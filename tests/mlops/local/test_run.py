@@ -44,6 +44,7 @@ def booster_of(store: DirStore, artifact: str) -> xgb.Booster:
     return booster
 
 
+@pytest.mark.slow  # runs a whole pipeline end to end
 def test_churn_runs_end_to_end_and_registers_what_it_measured(tmp_root: Path, data: Path) -> None:
     report = launch.start(tmp_root, "churn", "dev", data_dir=data)
     assert report.status == SUCCEEDED
@@ -76,6 +77,7 @@ def test_churn_runs_end_to_end_and_registers_what_it_measured(tmp_root: Path, da
         assert (report.folder / f"{step}.log").is_file()
 
 
+@pytest.mark.slow  # runs a whole pipeline end to end
 def test_a_condition_that_fails_takes_the_else_branch(tmp_root: Path, data: Path) -> None:
     report = launch.start(tmp_root, "churn", "dev", data_dir=data,
                           params=["ApprovalThreshold=0.999"])
@@ -87,6 +89,7 @@ def test_a_condition_that_fails_takes_the_else_branch(tmp_root: Path, data: Path
     assert not (report.folder / "register-Register.json").exists()
 
 
+@pytest.mark.slow  # runs a whole pipeline end to end
 def test_a_parameter_override_reaches_the_step(tmp_root: Path, data: Path) -> None:
     report = launch.start(tmp_root, "churn", "dev", data_dir=data, params=["NumRound=7"],
                           use_cache=False)
@@ -96,6 +99,7 @@ def test_a_parameter_override_reaches_the_step(tmp_root: Path, data: Path) -> No
     assert "(7 rounds)" in (report.folder / "Train.log").read_text()
 
 
+@pytest.mark.slow  # runs a whole pipeline end to end
 def test_a_second_run_reuses_cached_steps(tmp_root: Path, data: Path) -> None:
     first = launch.start(tmp_root, "churn", "dev", data_dir=data)
     second = launch.start(tmp_root, "churn", "dev", data_dir=data)
@@ -213,6 +217,7 @@ def test_churn_registers_into_the_sandbox_registry(tmp_root: Path, moto_backend)
     assert len(baseline["features"]) == width - 1 and baseline["score"]["count"] > 0
 
 
+@pytest.mark.slow  # runs a whole pipeline end to end
 def test_fraud_runs_end_to_end_with_transform_and_quality_check(tmp_root: Path, data: Path) -> None:
     from sklearn.metrics import average_precision_score
 

@@ -23,6 +23,7 @@ def statuses(report) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {s.name: s.status for s in report.steps}
 
 
+@pytest.mark.slow  # runs a whole pipeline end to end
 def test_a_manual_local_run_with_data_starts_and_records_its_trigger(tmp_root: Path,
                                                                       tmp_path: Path) -> None:
     data = tmp_path / "s3"

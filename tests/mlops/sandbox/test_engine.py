@@ -329,6 +329,7 @@ def test_samples_cover_every_handler() -> None:
     assert sampled | TESTED_DIRECTLY == HANDLED | {tokens.SAGEMAKER_MODEL_PACKAGE_GROUP_POLICY}
 
 
+@pytest.mark.slow  # every handled type through moto, one by one
 @pytest.mark.parametrize("token", sorted(HANDLED - TESTED_DIRECTLY))
 def test_engine_creates_each_type(moto_backend, token: str) -> None:
     cloud = engine()

@@ -443,6 +443,7 @@ def test_s3_events_go_to_the_default_bus_only(moto_backend):
 
 # --- the sandbox server ----------------------------------------------------------------------
 
+@pytest.mark.slow  # a real sandbox server
 def test_the_sandbox_server_runs_the_triggers(sandbox):
     from mlops.sandbox import server
 
