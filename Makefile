@@ -13,7 +13,7 @@ CHECKOV_VENV  := .cache/checkov-venv
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_DIR   := .cache/checkov
 
-.PHONY: help venv test test-fast test-summary demo preview up destroy drift lint checkov bench docs docs-serve clean
+.PHONY: help venv test test-fast test-summary demo preview up destroy drift lint checkov k8s-example bench docs docs-serve clean
 
 help:
 	@echo "make demo | test [JUNIT=FILE] | test-fast | lint | bench | docs | docs-serve | preview STACK=dev | up STACK=dev [YES=1] | destroy STACK=dev | drift STACK=dev | checkov STACK=dev"
@@ -82,6 +82,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 # docs/policies.md from the rule registry, then the site into site/ (broken links fail it).
+# The documented Kubernetes example (docs/kubernetes.md): its manifests in build/k8s-example/manifests.
+k8s-example: $(STAMP)
+	$(BIN)/python -m tests.k8s_stack build/k8s-example
+
 docs: $(STAMP)
 	$(BIN)/mlops policy docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

@@ -80,3 +80,27 @@ def kubernetes_root(tmp: Path, stack_file: str = STACK_FILE) -> Path:
     (root / "stacks" / f"Pulumi.{STACK}.yaml").write_text(stack_file)
     serve_churn_on_kubernetes(root)
     return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.k8s_stack DIR``: the example root in DIR/root and its manifests in
+    DIR/manifests (what `make k8s-example` runs, so Checkov or kubeconform can read them)."""
+    import os
+    import subprocess
+    import sys
+
+    out = Path((argv if argv is not None else sys.argv[1:])[0]).resolve()
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    (out / "root").mkdir(parents=True)
+    root = kubernetes_root(out / "root")
+    done = subprocess.run([sys.executable, "-m", "mlops.cli", "export", "k8s", "--stack", STACK,
+                           "--out", str(out / "manifests")],
+                          env={**os.environ, "MLOPS_ROOT": str(root)}, check=False)
+    return done.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

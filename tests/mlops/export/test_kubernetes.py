@@ -135,3 +135,20 @@ def test_checkov_kubernetes_framework_passes_the_manifests(exported: Path) -> No
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == []
     assert report["summary"]["passed"] >= 40
+
+
+@pytest.mark.slow  # a subprocess renders and exports the example
+def test_make_k8s_example_writes_the_documented_example(tmp_path: Path) -> None:
+    from tests import k8s_stack
+
+    out = tmp_path / "example"
+    (out / "stale").mkdir(parents=True)  # an earlier run's output is replaced
+    assert k8s_stack.main([str(out)]) == 0
+    assert not (out / "stale").exists()
+    files = sorted(p.name for p in (out / "manifests").glob("*.yaml"))
+    assert f"deployment-{NAMESPACE}-churn.yaml" in files and len(files) == 9
+    deployment = yaml.safe_load((out / "manifests" / f"deployment-{NAMESPACE}-churn.yaml")
+                                .read_text())
+    assert deployment["kind"] == "Deployment"
+    assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert (out / "root" / "stacks" / f"Pulumi.{STACK}.yaml").is_file()
