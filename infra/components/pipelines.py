@@ -22,6 +22,7 @@ from common import tokens
 from infra.naming import Naming
 from infra.projects.platform_code import platform_code_files
 from infra.projects.stack import ProjectPipeline
+from infra.projects.triggers import TRIGGER_SOURCE
 
 PIPELINE_METRICS = "AWS/Sagemaker/ModelBuildingPipeline"
 
@@ -226,11 +227,17 @@ class Pipelines(pulumi.ComponentResource):
             kms_key_arn=args.key_arn,
             flexible_time_window={"mode": "OFF"},
             state="ENABLED",
-            target={
-                "arn": pipeline.arn,
-                "role_arn": role.arn,
-                "retry_policy": {"maximum_retry_attempts": 2,
-                                 "maximum_event_age_in_seconds": 3600},
-            },
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=pipeline.arn,
+                role_arn=role.arn,
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=2, maximum_event_age_in_seconds=3600),
+                # A monitored project's pipeline has the platform's trigger parameters (and
+                # only it: SageMaker refuses a parameter the pipeline does not declare).
+                sagemaker_pipeline_parameters=None if m.monitoring is None else
+                aws.scheduler.ScheduleTargetSagemakerPipelineParametersArgs(pipeline_parameters=[
+                    aws.scheduler.ScheduleTargetSagemakerPipelineParametersPipelineParameterArgs(
+                        name=TRIGGER_SOURCE, value="schedule")]),
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )

@@ -141,3 +141,13 @@ def test_monitoring_needs_a_serving_section(tmp_root: Path) -> None:
     path.write_text(head + "\n" + rest[rest.index("\nmonitoring:"):])
     with pytest.raises(ProjectError, match="monitoring.*add a serving section"):
         build_plan(tmp_root, "dev")
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_schedule_starts_a_monitored_pipeline_with_trigger_source_schedule(plans, stack) -> None:  # type: ignore[no-untyped-def]
+    schedules = {r.inputs["name"]: r.inputs["target"] for r in plans[stack].of_type(tokens.SCHEDULE)}
+    churn, fraud = schedules[f"mlops-{stack}-churn"], schedules[f"mlops-{stack}-fraud"]
+    assert churn["sagemakerPipelineParameters"] == {
+        "pipelineParameters": [{"name": "TriggerSource", "value": "schedule"}]}
+    # fraud has no monitoring section: no trigger parameters, none passed (SageMaker would refuse)
+    assert "sagemakerPipelineParameters" not in fraud
