@@ -76,6 +76,31 @@ def scheduler_policy(pipeline_arn: str, key_arn: str) -> dict:
     }
 
 
+def scheduler_role(resource_name: str, pipeline_name: str, pipeline_arn: pulumi.Input[str],
+                   key_arn: pulumi.Input[str], naming: Naming, tags: dict[str, str],
+                   parent: pulumi.Resource) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    """The role an EventBridge Scheduler schedule of ``pipeline_name`` assumes, and its inline
+    policy (start that pipeline, decrypt the payload); the schedule depends on the policy."""
+    role = aws.iam.Role(
+        f"{resource_name}-scheduler",
+        name=f"{pipeline_name}-scheduler",
+        description=f"EventBridge Scheduler starts {pipeline_name}",
+        assume_role_policy=pulumi.Output.json_dumps(scheduler_trust_policy(naming)),
+        max_session_duration=3600,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    policy = aws.iam.RolePolicy(
+        f"{resource_name}-scheduler-policy",
+        name="start-pipeline-execution",
+        role=role.id,
+        policy=pulumi.Output.json_dumps(
+            pulumi.Output.all(pipeline_arn, key_arn).apply(lambda arns: scheduler_policy(*arns))),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return role, policy
+
+
 def dashboard_body(naming: Naming, names: list[str]) -> dict:
     """Executions (succeeded / failed / stopped) per project pipeline."""
     widgets = []
@@ -199,25 +224,9 @@ class Pipelines(pulumi.ComponentResource):
         self, name: str, args: PipelinesArgs, item: ProjectPipeline,
         pipeline: aws.sagemaker.Pipeline, tags: dict[str, str],
     ) -> aws.scheduler.Schedule:
-        naming, ctx, m = args.naming, item.context, item.project.manifest
-        role = aws.iam.Role(
-            f"{name}-{item.project.name}-scheduler",
-            name=f"{ctx.pipeline_name}-scheduler",
-            description=f"EventBridge Scheduler starts {ctx.pipeline_name}",
-            assume_role_policy=pulumi.Output.json_dumps(scheduler_trust_policy(naming)),
-            max_session_duration=3600,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-{item.project.name}-scheduler-policy",
-            name="start-pipeline-execution",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(pipeline.arn, args.key_arn).apply(
-                    lambda arns: scheduler_policy(*arns))),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        ctx, m = item.context, item.project.manifest
+        role, policy = scheduler_role(f"{name}-{item.project.name}", ctx.pipeline_name,
+                                      pipeline.arn, args.key_arn, args.naming, tags, self)
         return aws.scheduler.Schedule(
             f"{name}-{item.project.name}-schedule",
             name=ctx.pipeline_name,

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from common import tokens
-from infra.components.pipelines import scheduler_policy, scheduler_trust_policy
+from infra.components.pipelines import scheduler_role
 from infra.naming import Naming
 from infra.projects.monitoring import DRIFT_METRIC, MonitoringPlan
 
@@ -214,24 +214,9 @@ class ProjectRetraining(pulumi.ComponentResource):
 
     def _schedule(self, name: str, plan: MonitoringPlan, args: RetrainingArgs,
                   tags: dict[str, str]) -> aws.scheduler.Schedule:
-        role = aws.iam.Role(
-            f"{name}-drift-scheduler",
-            name=f"{plan.drift_pipeline}-scheduler",
-            description=f"EventBridge Scheduler starts {plan.drift_pipeline}",
-            assume_role_policy=pulumi.Output.json_dumps(scheduler_trust_policy(args.naming)),
-            max_session_duration=3600,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-drift-scheduler-policy",
-            name="start-pipeline-execution",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(self.drift_pipeline.arn, args.key_arn).apply(
-                    lambda arns: scheduler_policy(*arns))),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        role, policy = scheduler_role(f"{name}-drift", plan.drift_pipeline,
+                                      self.drift_pipeline.arn, args.key_arn, args.naming, tags,
+                                      self)
         return aws.scheduler.Schedule(
             f"{name}-drift-schedule",
             name=plan.drift_pipeline,
